@@ -1,0 +1,504 @@
+//! `Cls<S>`: the handle through which code reads and writes the context of store type `S`.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::error::ClsError;
+use crate::frame::{self, Frame, Frames};
+use crate::path::Resolve;
+use crate::scoped::Scoped;
+use crate::store::ClsStore;
+
+/// The handle to the context of store type `S`: opens contexts and reads and writes the
+/// store of the innermost one.
+///
+/// `Cls<S>` is zero-sized and `Copy`; every handle of one store type reaches the same
+/// contexts, so a `const` is the usual way to hold one. Where tokio's `task_local!` gives one
+/// key per value, a `Cls<S>` reaches every field of `S` by a typed [`path!`](crate::path).
+///
+/// # Who sees a write
+///
+/// A [`set`](Cls::set), [`update`](Cls::update) or [`enter_with`](Cls::enter_with) changes the
+/// store of the innermost context of `S` that encloses the call, copy-on-write. It is seen by
+/// all code that runs later in that context (across awaits, in callees, in futures joined or
+/// selected inside it) and by work spawned from it afterwards. It is never seen by the
+/// enclosing context once a nested one ends, by work spawned before the write, or by any
+/// other task.
+///
+/// # Examples
+///
+/// ```
+/// use cls_core::{path, Cls, ClsStore};
+///
+/// #[derive(ClsStore, Clone, Default)]
+/// struct AppStore {
+///     request_id: String,
+/// }
+///
+/// const CLS: Cls<AppStore> = Cls::new();
+///
+/// async fn handler() -> String {
+///     format!("handled {}", CLS.get::<path!(request_id)>())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let store = AppStore { request_id: "req-1".into() };
+/// assert_eq!(CLS.run_with(store, handler()).await, "handled req-1");
+/// assert!(!CLS.is_active());
+/// # }
+/// ```
+pub struct Cls<S: ClsStore> {
+    _store: PhantomData<fn() -> S>,
+}
+
+impl<S: ClsStore> Cls<S> {
+    /// Creates a handle. It is free: all handles of `S` reach the same contexts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { n: u8 }
+    /// const CLS: Cls<AppStore> = Cls::new();
+    /// assert_eq!(std::mem::size_of_val(&CLS), 0);
+    /// ```
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            _store: PhantomData,
+        }
+    }
+
+    /// Runs `fut` in a new context holding `store`, and returns a future with `fut`'s output.
+    ///
+    /// Like tokio's `LocalKey::scope`: the context is installed for every poll of `fut` and
+    /// removed after it, so it never leaks into other work on the same thread, even when the
+    /// future panics or is dropped before it completes. Dropping the returned future drops
+    /// `fut` with the context still installed, so destructors can read it. Contexts of other
+    /// store types stay visible inside; a context of `S` around it is hidden until it ends.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: String }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let store = AppStore { tenant: "acme".into() };
+    /// let tenant = CLS.run_with(store, async { CLS.get::<path!(tenant)>() }).await;
+    /// assert_eq!(tenant, "acme");
+    /// # }
+    /// ```
+    pub fn run_with<F: Future>(&self, store: S, fut: F) -> Scoped<F> {
+        Scoped::new(Frames::Nested(Frame::new(Arc::new(store))), fut)
+    }
+
+    /// Runs `fut` in a new context that starts from a copy of the current store of `S`, or
+    /// from `S::default()` when no context of `S` is active.
+    ///
+    /// The copy is taken now, when `run` is called, and shared copy-on-write: it costs a
+    /// reference count until one side writes. Writes inside are never seen outside.
+    /// `#[cls(local)]` fields are copied too, since the new context is in the same task.
+    ///
+    /// # Panics
+    ///
+    /// When called from inside an [`update`](Cls::update) closure of `S`, which is changing
+    /// the store.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { step: u32 }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// CLS.run(async {
+    ///     CLS.set::<path!(step)>(1);
+    ///     let inner = CLS.run(async {
+    ///         CLS.set::<path!(step)>(2);
+    ///         CLS.get::<path!(step)>()
+    ///     });
+    ///     assert_eq!(inner.await, 2);
+    ///     assert_eq!(CLS.get::<path!(step)>(), 1);
+    /// })
+    /// .await;
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn run<F: Future>(&self, fut: F) -> Scoped<F>
+    where
+        S: Default,
+    {
+        Scoped::new(Frames::Nested(inherited::<S>()), fut)
+    }
+
+    /// Calls `f` in a new context holding `store`, and returns its result.
+    ///
+    /// The synchronous twin of [`run_with`](Cls::run_with), like tokio's
+    /// `LocalKey::sync_scope`. The previous context is back when `f` returns or panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: String }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// let store = AppStore { tenant: "acme".into() };
+    /// let len = CLS.run_with_sync(store, || CLS.with::<path!(tenant), _>(|t| t.len()));
+    /// assert_eq!(len, 4);
+    /// ```
+    pub fn run_with_sync<R>(&self, store: S, f: impl FnOnce() -> R) -> R {
+        crate::scoped::call_in(&Frames::Nested(Frame::new(Arc::new(store))), f)
+    }
+
+    /// Calls `f` in a new context that starts from a copy of the current store of `S` (or
+    /// `S::default()`), and returns its result: the synchronous twin of [`run`](Cls::run).
+    ///
+    /// # Panics
+    ///
+    /// When called from inside an [`update`](Cls::update) closure of `S`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { step: u32 }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// let step = CLS.run_sync(|| {
+    ///     CLS.set::<path!(step)>(3);
+    ///     CLS.get::<path!(step)>()
+    /// });
+    /// assert_eq!(step, 3);
+    /// assert!(!CLS.is_active());
+    /// ```
+    #[track_caller]
+    pub fn run_sync<R>(&self, f: impl FnOnce() -> R) -> R
+    where
+        S: Default,
+    {
+        crate::scoped::call_in(&Frames::Nested(inherited::<S>()), f)
+    }
+
+    /// Replaces the store of the innermost active context of `S` for the rest of that
+    /// context.
+    ///
+    /// This is Node's `AsyncLocalStorage.enterWith` without its leak: the effect ends with the
+    /// enclosing context, so it never reaches the parent context, other tasks, or the next
+    /// task polled on the same thread. Work already spawned keeps the store it was given.
+    ///
+    /// # Panics
+    ///
+    /// When no context of `S` is active (use [`try_enter_with`](Cls::try_enter_with) to get
+    /// an error instead), or from inside a [`with`](Cls::with) or [`update`](Cls::update)
+    /// closure of `S`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: String }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// CLS.run_sync(|| {
+    ///     CLS.enter_with(AppStore { tenant: "acme".into() });
+    ///     assert_eq!(CLS.get::<path!(tenant)>(), "acme");
+    /// });
+    /// assert!(!CLS.is_active());
+    /// ```
+    #[track_caller]
+    pub fn enter_with(&self, store: S) {
+        if let Err(err) = self.try_enter_with(store) {
+            err.raise();
+        }
+    }
+
+    /// Replaces the store of the innermost active context of `S` with `S::default()` for the
+    /// rest of that context; see [`enter_with`](Cls::enter_with).
+    ///
+    /// # Panics
+    ///
+    /// As [`enter_with`](Cls::enter_with).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: String }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// let store = AppStore { tenant: "acme".into() };
+    /// CLS.run_with_sync(store, || {
+    ///     CLS.enter();
+    ///     assert_eq!(CLS.get::<path!(tenant)>(), "");
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn enter(&self)
+    where
+        S: Default,
+    {
+        self.enter_with(S::default());
+    }
+
+    /// Like [`enter_with`](Cls::enter_with), but returns an error instead of panicking.
+    ///
+    /// # Errors
+    ///
+    /// When no context of `S` is active, or from inside a [`with`](Cls::with) or
+    /// [`update`](Cls::update) closure of `S`. Nothing is changed, and `store` is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{Cls, ClsErrorKind, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: String }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// let err = CLS.try_enter_with(AppStore::default()).unwrap_err();
+    /// assert_eq!(err.kind(), ClsErrorKind::NoContext);
+    /// ```
+    pub fn try_enter_with(&self, store: S) -> Result<(), ClsError> {
+        frame::replace(store)
+    }
+
+    /// Whether a context of `S` is active in the calling code.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: String }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// assert!(!CLS.is_active());
+    /// assert!(CLS.run_sync(|| CLS.is_active()));
+    /// ```
+    #[must_use]
+    pub fn is_active(&self) -> bool {
+        frame::is_active::<S>()
+    }
+
+    /// A clone of the value at path `P` in the current store.
+    ///
+    /// Where tokio's `LocalKey::get` clones the whole value, this clones only the field the
+    /// path names, and takes no lock and no reference count.
+    ///
+    /// # Panics
+    ///
+    /// When no context of `S` is active (use [`try_get`](Cls::try_get) to get an error
+    /// instead), or from inside an [`update`](Cls::update) closure of `S`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct User { id: u64 }
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { user: User }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// let store = AppStore { user: User { id: 7 } };
+    /// let id = CLS.run_with_sync(store, || CLS.get::<path!(user.id)>());
+    /// assert_eq!(id, 7);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn get<P>(&self) -> <S as Resolve<P>>::Value
+    where
+        S: Resolve<P>,
+        <S as Resolve<P>>::Value: Clone,
+    {
+        match frame::read::<S, _>(|store| store.resolve().clone()) {
+            Ok(value) => value,
+            Err(err) => err.raise(),
+        }
+    }
+
+    /// Like [`get`](Cls::get), but returns an error instead of panicking.
+    ///
+    /// # Errors
+    ///
+    /// When no context of `S` is active, or from inside an [`update`](Cls::update) closure
+    /// of `S`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: String }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// assert!(CLS.try_get::<path!(tenant)>().is_err());
+    /// CLS.run_sync(|| assert_eq!(CLS.try_get::<path!(tenant)>(), Ok(String::new())));
+    /// ```
+    #[inline]
+    pub fn try_get<P>(&self) -> Result<<S as Resolve<P>>::Value, ClsError>
+    where
+        S: Resolve<P>,
+        <S as Resolve<P>>::Value: Clone,
+    {
+        frame::read::<S, _>(|store| store.resolve().clone())
+    }
+
+    /// Sets the value at path `P` in the current store.
+    ///
+    /// Copy-on-write: when the store is shared with work spawned earlier or with an
+    /// enclosing context, this context gets its own copy first and the others never see the
+    /// write. An unshared store is written in place, without allocating.
+    ///
+    /// # Panics
+    ///
+    /// When no context of `S` is active (use [`try_set`](Cls::try_set) to get an error
+    /// instead), or from inside a [`with`](Cls::with) or [`update`](Cls::update) closure of `S`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: Option<String> }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// CLS.run_sync(|| {
+    ///     CLS.set::<path!(tenant)>(Some("acme".to_owned()));
+    ///     assert_eq!(CLS.get::<path!(tenant)>().as_deref(), Some("acme"));
+    /// });
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn set<P>(&self, value: <S as Resolve<P>>::Value)
+    where
+        S: Resolve<P>,
+    {
+        if let Err(err) = self.try_set::<P>(value) {
+            err.raise();
+        }
+    }
+
+    /// Like [`set`](Cls::set), but returns an error instead of panicking.
+    ///
+    /// # Errors
+    ///
+    /// When no context of `S` is active, or from inside a [`with`](Cls::with) or
+    /// [`update`](Cls::update) closure of `S`. Nothing is changed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: String }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// assert!(CLS.try_set::<path!(tenant)>("acme".into()).is_err());
+    /// ```
+    #[inline]
+    pub fn try_set<P>(&self, value: <S as Resolve<P>>::Value) -> Result<(), ClsError>
+    where
+        S: Resolve<P>,
+    {
+        // The old value is dropped after the store is released, so its destructor may use
+        // the context.
+        let old = frame::write::<S, _>(|store| std::mem::replace(store.resolve_mut(), value))?;
+        drop(old);
+        Ok(())
+    }
+
+    /// Calls `f` with a reference to the value at path `P`, without cloning it, and returns
+    /// its result.
+    ///
+    /// Like tokio's `LocalKey::with`. Inside `f`, reads of the same store work (`get`,
+    /// nested `with`, `spawn`); writes (`set`, `update`, `enter_with`) panic, since `f` is
+    /// looking at the store. Contexts opened inside `f` (`run`, `run_with`) are new contexts
+    /// and can be written freely.
+    ///
+    /// # Panics
+    ///
+    /// When no context of `S` is active, or from inside an [`update`](Cls::update) closure
+    /// of `S`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { roles: Vec<String> }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// let store = AppStore { roles: vec!["admin".into()] };
+    /// let admin = CLS.run_with_sync(store, || {
+    ///     CLS.with::<path!(roles), _>(|roles| roles.iter().any(|r| r == "admin"))
+    /// });
+    /// assert!(admin);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn with<P, R>(&self, f: impl FnOnce(&<S as Resolve<P>>::Value) -> R) -> R
+    where
+        S: Resolve<P>,
+    {
+        match frame::read::<S, _>(|store| f(store.resolve())) {
+            Ok(result) => result,
+            Err(err) => err.raise(),
+        }
+    }
+
+    /// Calls `f` with a mutable reference to the value at path `P`, and returns its result.
+    ///
+    /// Copy-on-write like [`set`](Cls::set). Inside `f` the store is being changed, so any
+    /// other access to the context of `S` (`get`, `set`, `with`, `spawn`, `run`) panics with a
+    /// message saying so: read what you need before calling `update`.
+    ///
+    /// # Panics
+    ///
+    /// When no context of `S` is active, or from inside a [`with`](Cls::with) or
+    /// [`update`](Cls::update) closure of `S`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { roles: Vec<String> }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// CLS.run_sync(|| {
+    ///     let count = CLS.update::<path!(roles), _>(|roles| {
+    ///         roles.push("admin".into());
+    ///         roles.len()
+    ///     });
+    ///     assert_eq!(count, 1);
+    /// });
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn update<P, R>(&self, f: impl FnOnce(&mut <S as Resolve<P>>::Value) -> R) -> R
+    where
+        S: Resolve<P>,
+    {
+        match frame::write::<S, _>(|store| f(store.resolve_mut())) {
+            Ok(result) => result,
+            Err(err) => err.raise(),
+        }
+    }
+}
+
+/// The frame of a nested `run`: the current store shared copy-on-write, or a default one.
+#[track_caller]
+fn inherited<S: ClsStore + Default>() -> Frame {
+    match frame::share::<S>() {
+        Ok(Some(store)) => Frame::from_erased(crate::frame::ErasedStore::new(store), false),
+        Ok(None) => Frame::new(Arc::new(S::default())),
+        Err(err) => err.raise(),
+    }
+}
+
+impl<S: ClsStore> Clone for Cls<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S: ClsStore> Copy for Cls<S> {}
+
+impl<S: ClsStore> Default for Cls<S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S: ClsStore> fmt::Debug for Cls<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Cls<{}>", S::__store_name())
+    }
+}

@@ -1,0 +1,132 @@
+//! The one runtime error type.
+
+use std::fmt;
+
+use crate::store::ClsStore;
+
+/// What went wrong when reaching a context; returned by the `try_*` methods of
+/// [`Cls`](crate::Cls), and the message of the panic raised by the methods without `try_`.
+///
+/// Unlike [`tokio::task::AccessError`], it names the store type and says how to fix the call.
+/// New kinds of failure may be added, so match [`kind`](ClsError::kind) with a `_` arm.
+///
+/// # Examples
+///
+/// ```
+/// use cls_core::{path, Cls, ClsErrorKind, ClsStore};
+///
+/// #[derive(ClsStore, Clone, Default)]
+/// struct AppStore {
+///     request_id: String,
+/// }
+///
+/// const CLS: Cls<AppStore> = Cls::new();
+///
+/// let err = CLS.try_get::<path!(request_id)>().unwrap_err();
+/// assert_eq!(err.kind(), ClsErrorKind::NoContext);
+/// assert_eq!(err.store(), "AppStore");
+/// assert!(err.to_string().starts_with("no `AppStore` context is active"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClsError {
+    kind: ClsErrorKind,
+    store: &'static str,
+}
+
+/// The kind of a [`ClsError`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ClsErrorKind {
+    /// No context of the store type is active in the calling code.
+    NoContext,
+    /// A read of the store from inside an [`update`](crate::Cls::update) closure.
+    ReadWhileUpdating,
+    /// A write of the store from inside a [`with`](crate::Cls::with) closure.
+    WriteWhileReading,
+    /// A write of the store from inside an [`update`](crate::Cls::update) closure.
+    WriteWhileUpdating,
+}
+
+impl ClsError {
+    pub(crate) fn no_context<S: ClsStore>() -> Self {
+        Self {
+            kind: ClsErrorKind::NoContext,
+            store: store_name::<S>(),
+        }
+    }
+
+    pub(crate) fn read_while_updating(store: &'static str) -> Self {
+        Self {
+            kind: ClsErrorKind::ReadWhileUpdating,
+            store,
+        }
+    }
+
+    pub(crate) fn write_while_reading(store: &'static str) -> Self {
+        Self {
+            kind: ClsErrorKind::WriteWhileReading,
+            store,
+        }
+    }
+
+    pub(crate) fn write_while_updating(store: &'static str) -> Self {
+        Self {
+            kind: ClsErrorKind::WriteWhileUpdating,
+            store,
+        }
+    }
+
+    /// What went wrong.
+    #[must_use]
+    pub fn kind(&self) -> ClsErrorKind {
+        self.kind
+    }
+
+    /// The name of the store type, without its module path (`"AppStore"`).
+    #[must_use]
+    pub fn store(&self) -> &'static str {
+        self.store
+    }
+
+    /// Panics with this error as the message, at the caller's location.
+    #[cold]
+    #[track_caller]
+    pub(crate) fn raise(self) -> ! {
+        panic!("{self}")
+    }
+}
+
+impl fmt::Display for ClsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let store = self.store;
+        match self.kind {
+            ClsErrorKind::NoContext => write!(
+                f,
+                "no `{store}` context is active; wrap the call in `Cls::<{store}>::run_with` \
+                 (or `run`), and carry it into spawned work with `cls_core::spawn`"
+            ),
+            ClsErrorKind::ReadWhileUpdating => write!(
+                f,
+                "the `{store}` context was read from inside `Cls::update`, which is changing \
+                 it; read what you need before calling `update`"
+            ),
+            ClsErrorKind::WriteWhileReading => write!(
+                f,
+                "the `{store}` context was changed from inside `Cls::with`, which is reading \
+                 it; finish the read first, then call `set`, `update` or `enter_with`"
+            ),
+            ClsErrorKind::WriteWhileUpdating => write!(
+                f,
+                "the `{store}` context was changed from inside `Cls::update`, which is already \
+                 changing it; make both changes in the one `update` closure"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ClsError {}
+
+/// The name of a store type as its definition spells it (`AppStore`), for messages.
+pub(crate) fn store_name<S: ClsStore>() -> &'static str {
+    S::__store_name()
+}

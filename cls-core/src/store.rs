@@ -1,0 +1,151 @@
+//! Store types: the trait the derive implements, and the `Terminal` leaf marker.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+
+/// A struct whose fields are reachable by typed paths inside a context.
+///
+/// Implement it with `#[derive(ClsStore)]`, never by hand: the derive also generates the
+/// path resolution behind [`path!`](crate::path). Every named field is a path segment;
+/// a field whose type also derives `ClsStore` can be followed further (`user.id`), and a
+/// field of any other type is a leaf. Wrap a value in [`Terminal`] to make it a leaf even
+/// when its type is a store.
+///
+/// A store used as the state of a [`Cls`](crate::Cls) is `Clone + Send + Sync + 'static`;
+/// [`run`](crate::Cls::run) and [`enter`](crate::Cls::enter) also need `Default`. The derive
+/// asks nothing else of the struct or its fields (no `Debug`, no serde), except that a field
+/// marked `#[cls(local)]` implements `Default`: that is what spawned work sees in its place.
+///
+/// Unlike a tokio `task_local!`, one store holds every value a request needs, and a path
+/// names a value inside it.
+///
+/// # Examples
+///
+/// ```
+/// use cls_core::{path, Cls, ClsStore};
+///
+/// #[derive(ClsStore, Clone, Default)]
+/// struct User {
+///     id: u64,
+///     name: String,
+/// }
+///
+/// #[derive(ClsStore, Clone, Default)]
+/// struct AppStore {
+///     request_id: String,
+///     user: User,
+///     #[cls(local)]
+///     transaction: Option<u32>,
+/// }
+///
+/// const CLS: Cls<AppStore> = Cls::new();
+///
+/// CLS.run_sync(|| {
+///     CLS.set::<path!(user.id)>(7);
+///     assert_eq!(CLS.get::<path!(user.id)>(), 7);
+/// });
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a context store",
+    label = "`{Self}` does not derive `ClsStore`",
+    note = "add `#[derive(ClsStore, Clone)]` to the definition of `{Self}`"
+)]
+pub trait ClsStore: Clone + Send + Sync + 'static {
+    /// The struct's name as written in its definition (`AppStore`), for messages.
+    #[doc(hidden)]
+    fn __store_name() -> &'static str;
+
+    /// Whether this store, or a store nested in it, has a `#[cls(local)]` field.
+    #[doc(hidden)]
+    fn __has_local() -> bool;
+
+    /// Resets every `#[cls(local)]` field, here and in nested stores, to its `Default`.
+    #[doc(hidden)]
+    fn __reset_local(&mut self);
+}
+
+/// An opaque leaf of a store: a path can name a `Terminal` field but never go inside it.
+///
+/// Use it for values that are handles rather than data (a connection pool, a client, a
+/// sender), and for a nested store type you want to treat as one value. It derefs to the
+/// value, so `CLS.with::<path!(db)>(|db| db.query(..))` reads naturally.
+///
+/// Compare with nestjs-cls's `Terminal` type: there it stops the type checker from
+/// generating paths; here it also documents that the value is one unit.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use cls_core::{path, Cls, ClsStore, Terminal};
+///
+/// struct Pool {
+///     url: String,
+/// }
+///
+/// #[derive(ClsStore, Clone)]
+/// struct AppStore {
+///     db: Terminal<Arc<Pool>>,
+/// }
+///
+/// const CLS: Cls<AppStore> = Cls::new();
+///
+/// let pool = Arc::new(Pool { url: "postgres://db".into() });
+/// let store = AppStore { db: Terminal::new(pool) };
+/// let url = CLS.run_with_sync(store, || CLS.with::<path!(db), _>(|db| db.url.clone()));
+/// assert_eq!(url, "postgres://db");
+/// ```
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Terminal<T>(T);
+
+impl<T> Terminal<T> {
+    /// Wraps a value as an opaque leaf.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let port = cls_core::Terminal::new(8080_u16);
+    /// assert_eq!(*port, 8080);
+    /// ```
+    pub const fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    /// Unwraps the value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let port = cls_core::Terminal::new(8080_u16);
+    /// assert_eq!(port.into_inner(), 8080);
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> From<T> for Terminal<T> {
+    fn from(value: T) -> Self {
+        Self(value)
+    }
+}
+
+impl<T> Deref for Terminal<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> DerefMut for Terminal<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Terminal<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Terminal").field(&self.0).finish()
+    }
+}

@@ -1,0 +1,167 @@
+//! Code generation for `#[derive(ClsStore)]`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{DeriveInput, GenericParam, Ident};
+
+use crate::ast::Store;
+use crate::path::name_type;
+
+/// Expands the derive. Mistakes become compile errors on their tokens; when the struct's
+/// shape is right, the full impl is still emitted so that one mistake does not cause a
+/// cascade of follow-on errors where the store is used.
+pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
+    match Store::from_syn(input) {
+        Ok(store) => impl_store(&store),
+        Err((err, store)) => {
+            let fallback = store.as_ref().map(impl_store);
+            let err = err.to_compile_error();
+            quote!(#err #fallback)
+        }
+    }
+}
+
+fn impl_store(store: &Store<'_>) -> TokenStream {
+    let input = store.input;
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let field_trait = format_ident!("ClsFieldOf{}", ident);
+    let name = ident.to_string();
+
+    let listed = store
+        .fields
+        .iter()
+        .map(|f| format!("`{}`", f.ident))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let note = if listed.is_empty() {
+        format!("`{name}` has no fields")
+    } else {
+        format!("the fields of `{name}` are: {listed}")
+    };
+    let message = format!("no field `{{Name}}` in `{name}`");
+    let label = format!("`{name}` has no field with this name");
+
+    let field_impls = store.fields.iter().map(|field| {
+        let member = field.ident;
+        let ty = field.ty;
+        let seg = name_type(member);
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics #field_trait<#seg> for #ident #ty_generics #where_clause {
+                type Type = #ty;
+                #[inline]
+                fn field(&self) -> &#ty {
+                    &self.#member
+                }
+                #[inline]
+                fn field_mut(&mut self) -> &mut #ty {
+                    &mut self.#member
+                }
+            }
+        }
+    });
+
+    let resolve_impl = resolve_impl(input, &field_trait);
+
+    let nested_has_local = store.fields.iter().map(|field| {
+        let ty = field.ty;
+        if field.attrs.local.is_some() {
+            quote!(true)
+        } else {
+            quote!((&::cls_core::__private::Probe::<#ty>::NEW).nested_has_local())
+        }
+    });
+    let reset = store.fields.iter().map(|field| {
+        let member = field.ident;
+        let ty = field.ty;
+        match &field.attrs.local {
+            // Spanned on the attribute, so a field type without `Default` is reported there.
+            Some(local) => quote_spanned! {local.span().resolved_at(ty.span())=>
+                ::cls_core::__private::reset_local::<#ty>(&mut self.#member);
+            },
+            None => quote! {
+                (&::cls_core::__private::Probe::<#ty>::NEW).nested_reset_local(&mut self.#member);
+            },
+        }
+    });
+
+    quote! {
+        #[allow(non_camel_case_types, non_snake_case, clippy::all, clippy::pedantic)]
+        const _: () = {
+            #[allow(unused_imports)]
+            use ::cls_core::__private::{LeafField as _, NestedStore as _};
+
+            #[doc(hidden)]
+            #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+            pub trait #field_trait<Name> {
+                type Type: 'static;
+                fn field(&self) -> &Self::Type;
+                fn field_mut(&mut self) -> &mut Self::Type;
+            }
+
+            #(#field_impls)*
+
+            #resolve_impl
+
+            #[automatically_derived]
+            impl #impl_generics ::cls_core::__private::ClsStore for #ident #ty_generics #where_clause {
+                #[inline]
+                fn __store_name() -> &'static str {
+                    #name
+                }
+                #[inline]
+                fn __has_local() -> bool {
+                    false #(|| #nested_has_local)*
+                }
+                #[inline]
+                fn __reset_local(&mut self) {
+                    #(#reset)*
+                }
+            }
+        };
+    }
+}
+
+/// `impl Resolve<Cons<Name, Rest>> for Store`: the first segment names a field through the
+/// struct's own field trait (whose message lists the fields), the rest resolves in the
+/// field's type.
+fn resolve_impl(input: &DeriveInput, field_trait: &Ident) -> TokenStream {
+    let ident = &input.ident;
+    let (_, ty_generics, _) = input.generics.split_for_impl();
+    let mut generics = input.generics.clone();
+    generics
+        .params
+        .push(GenericParam::Type(syn::parse_quote!(__ClsName)));
+    generics
+        .params
+        .push(GenericParam::Type(syn::parse_quote!(__ClsRest)));
+    generics
+        .make_where_clause()
+        .predicates
+        .push(syn::parse_quote!(Self: #field_trait<__ClsName>));
+    generics
+        .make_where_clause()
+        .predicates
+        .push(syn::parse_quote!(
+            <Self as #field_trait<__ClsName>>::Type: ::cls_core::__private::Resolve<__ClsRest>
+        ));
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::cls_core::__private::Resolve<::cls_core::__private::Cons<__ClsName, __ClsRest>>
+            for #ident #ty_generics #where_clause
+        {
+            type Value = <<Self as #field_trait<__ClsName>>::Type as ::cls_core::__private::Resolve<__ClsRest>>::Value;
+            #[inline]
+            fn resolve(&self) -> &Self::Value {
+                ::cls_core::__private::Resolve::<__ClsRest>::resolve(#field_trait::<__ClsName>::field(self))
+            }
+            #[inline]
+            fn resolve_mut(&mut self) -> &mut Self::Value {
+                ::cls_core::__private::Resolve::<__ClsRest>::resolve_mut(#field_trait::<__ClsName>::field_mut(self))
+            }
+        }
+    }
+}
