@@ -106,6 +106,8 @@ pub mod __private;
 pub use crate::cls::Cls;
 pub use crate::error::{ClsError, ClsErrorKind};
 pub use crate::path::Resolve;
+#[doc(hidden)]
+pub use crate::path::{chars, Cons, Nil};
 pub use crate::scoped::Scoped;
 pub use crate::snapshot::{snapshot, Snapshot};
 pub use crate::spawn::{bind, spawn, spawn_blocking};

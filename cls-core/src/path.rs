@@ -85,7 +85,6 @@ impl<T> Resolve<Nil> for T {
 
 /// One type per character a field name can hold, so that a field name is a tuple type
 /// that reads as the name in compiler messages: `user_id` is `(u, s, e, r, __, i, d)`.
-#[doc(hidden)]
 #[allow(non_camel_case_types, missing_debug_implementations, missing_docs)]
 pub mod chars {
     macro_rules! chars {

@@ -41,7 +41,8 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
         format!("the fields of `{name}` are: {listed}")
     };
     let message = format!("no field `{{Name}}` in `{name}`");
-    let label = format!("`{name}` has no field with this name");
+    let label =
+        format!("`{name}` has no such field (the name is spelled out letter by letter above)");
 
     let field_impls = store.fields.iter().map(|field| {
         let member = field.ident;
@@ -88,7 +89,7 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
     });
 
     quote! {
-        #[allow(non_camel_case_types, non_snake_case, clippy::all, clippy::pedantic)]
+        #[allow(non_camel_case_types, non_snake_case)]
         const _: () = {
             #[allow(unused_imports)]
             use ::cls_core::__private::{LeafField as _, NestedStore as _};

@@ -1,0 +1,5 @@
+use cls_core::path;
+
+type Empty = path!();
+
+fn main() {}

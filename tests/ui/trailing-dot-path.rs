@@ -1,0 +1,5 @@
+use cls_core::path;
+
+type Trailing = path!(user.id.);
+
+fn main() {}
