@@ -1,0 +1,297 @@
+//! The measuring loop of the `peers` benchmark (its top comment says how to read the output).
+//!
+//! A group holds a few cases measured side by side. Each case is a routine that runs its
+//! operation `n` times and returns the time of just those `n` runs, so that setup (entering
+//! a scope, building a future, nesting contexts) stays outside the clock. Every case is
+//! calibrated once so that one sample takes about [`SAMPLE_TIME`]; then the cases take
+//! turns, one sample each per round, the order rotating every round, so that noise from
+//! other work on the machine lands on all of them alike.
+
+use std::time::{Duration, Instant};
+
+/// Rounds per group: every case gets this many samples.
+const SAMPLES: usize = 51;
+/// The aim for one sample.
+const SAMPLE_TIME: Duration = Duration::from_millis(2);
+/// Calibration doubles `n` until one run takes at least this long, then scales it.
+const CALIBRATION_FLOOR: Duration = Duration::from_millis(1);
+/// Iterations of each routine when run as a smoke test (`cargo test --benches`).
+const SMOKE_ITERS: u64 = 3;
+
+/// Runs the operation `n` times and returns the time it took.
+pub(crate) type Routine<'a> = Box<dyn FnMut(u64) -> Duration + 'a>;
+
+/// A quantity derived from one round of samples, in ns per operation.
+#[derive(Clone, Copy)]
+pub(crate) enum Term {
+    /// The time of one case.
+    Case(usize),
+    /// What a wrapper adds: `wrapped - bare`, computed within each round.
+    Overhead { wrapped: usize, bare: usize },
+}
+
+impl Term {
+    fn eval(self, round: &[f64]) -> f64 {
+        match self {
+            Term::Case(i) => round[i],
+            Term::Overhead { wrapped, bare } => round[wrapped] - round[bare],
+        }
+    }
+}
+
+/// A ratio reported under a group: a target when it has a limit, information otherwise.
+struct Check {
+    what: &'static str,
+    num: Term,
+    den: Term,
+    limit: Option<f64>,
+}
+
+/// Cases measured side by side; the first is the peer the others are compared with.
+pub(crate) struct Group<'a> {
+    key: &'static str,
+    title: &'static str,
+    cases: Vec<(&'static str, Routine<'a>)>,
+    checks: Vec<Check>,
+}
+
+impl<'a> Group<'a> {
+    pub(crate) fn new(key: &'static str, title: &'static str) -> Self {
+        Self {
+            key,
+            title,
+            cases: Vec::new(),
+            checks: Vec::new(),
+        }
+    }
+
+    /// Adds a case; its index (from 0, the peer) is what [`Term`]s name.
+    pub(crate) fn case(
+        mut self,
+        label: &'static str,
+        routine: impl FnMut(u64) -> Duration + 'a,
+    ) -> Self {
+        self.cases.push((label, Box::new(routine)));
+        self
+    }
+
+    /// A target: `num / den` must be at most `limit`.
+    pub(crate) fn target(mut self, what: &'static str, num: Term, den: Term, limit: f64) -> Self {
+        self.checks.push(Check {
+            what,
+            num,
+            den,
+            limit: Some(limit),
+        });
+        self
+    }
+
+    /// A ratio shown for information, with no target.
+    pub(crate) fn info(mut self, what: &'static str, num: Term, den: Term) -> Self {
+        self.checks.push(Check {
+            what,
+            num,
+            den,
+            limit: None,
+        });
+        self
+    }
+}
+
+/// One target's outcome, kept for the summary.
+struct Verdict {
+    group: &'static str,
+    what: &'static str,
+    ratio: f64,
+    limit: f64,
+}
+
+/// Reads the command line, runs the groups it selects, and prints the tables.
+pub(crate) struct Harness {
+    filter: Option<String>,
+    /// `cargo bench` passes `--bench`; without it (`cargo test --benches`) every routine
+    /// runs a few iterations, unmeasured, to prove it works.
+    measure: bool,
+    verdicts: Vec<Verdict>,
+    started: Instant,
+}
+
+impl Harness {
+    pub(crate) fn from_args() -> Self {
+        let mut filter = None;
+        let mut measure = false;
+        for arg in std::env::args().skip(1) {
+            if arg == "--bench" {
+                measure = true;
+            } else if !arg.starts_with('-') && filter.is_none() {
+                filter = Some(arg);
+            }
+        }
+        Self {
+            filter,
+            measure,
+            verdicts: Vec::new(),
+            started: Instant::now(),
+        }
+    }
+
+    /// Whether the group with this key is selected by the filter (a substring of the key).
+    pub(crate) fn wants(&self, key: &str) -> bool {
+        self.filter.as_deref().map_or(true, |f| key.contains(f))
+    }
+
+    pub(crate) fn run(&mut self, mut group: Group<'_>) {
+        if !self.wants(group.key) {
+            return;
+        }
+        if !self.measure {
+            for (_, routine) in &mut group.cases {
+                routine(SMOKE_ITERS);
+            }
+            println!("smoke ok: {}", group.key);
+            return;
+        }
+
+        let iters: Vec<u64> = group
+            .cases
+            .iter_mut()
+            .map(|(_, routine)| calibrate(routine))
+            .collect();
+        let count = group.cases.len();
+        // rounds[r][c]: ns per operation of case `c` in round `r`.
+        let mut rounds = vec![vec![0.0; count]; SAMPLES];
+        for (r, round) in rounds.iter_mut().enumerate() {
+            for k in 0..count {
+                let c = (r + k) % count;
+                let elapsed = (group.cases[c].1)(iters[c]);
+                round[c] = elapsed.as_nanos() as f64 / iters[c] as f64;
+            }
+        }
+
+        if std::env::var_os("BENCH_RAW").is_some() {
+            for (c, (label, _)) in group.cases.iter().enumerate() {
+                let raw: Vec<String> = rounds.iter().map(|r| format!("{:.2}", r[c])).collect();
+                eprintln!("raw {label} (n = {}): {}", iters[c], raw.join(" "));
+            }
+        }
+        println!("\n== [{}] {} ==", group.key, group.title);
+        println!(
+            "  {:<66} {:>10} {:>8} {:>7}",
+            "case", "median ns", "vs peer", "spread"
+        );
+        let medians: Vec<f64> = (0..count)
+            .map(|c| median(rounds.iter().map(|round| round[c])))
+            .collect();
+        for (c, (label, _)) in group.cases.iter().enumerate() {
+            let samples: Vec<f64> = rounds.iter().map(|round| round[c]).collect();
+            let peer = if c == 0 { " (peer)" } else { "" };
+            println!(
+                "  {:<66} {:>10.2} {:>7.2}x {:>6.1}%",
+                format!("{label}{peer}"),
+                medians[c],
+                medians[c] / medians[0],
+                100.0 * iqr(&samples) / medians[c],
+            );
+        }
+        for check in &group.checks {
+            let num = median(rounds.iter().map(|round| check.num.eval(round)));
+            let den = median(rounds.iter().map(|round| check.den.eval(round)));
+            // Paired: a ratio per round, from samples taken back to back, then the median.
+            // The machine drifts between fast and slow phases; this cancels the drift.
+            let ratio = median(
+                rounds
+                    .iter()
+                    .map(|round| check.num.eval(round) / check.den.eval(round)),
+            );
+            let verdict = match check.limit {
+                Some(limit) => {
+                    self.verdicts.push(Verdict {
+                        group: group.key,
+                        what: check.what,
+                        ratio,
+                        limit,
+                    });
+                    format!("target <= {limit:.2}x: {}", met(ratio, limit))
+                }
+                None => "(information)".to_owned(),
+            };
+            println!(
+                "  -> {:<60} {num:>7.2} / {den:>6.2} ns -> {ratio:>5.2}x  {verdict}",
+                check.what
+            );
+        }
+    }
+
+    pub(crate) fn finish(self) {
+        if !self.measure {
+            return;
+        }
+        println!("\n== summary of targets ==");
+        println!(
+            "  {:<12} {:<62} {:>7} {:>8}  verdict",
+            "group", "target", "ratio", "limit"
+        );
+        for v in &self.verdicts {
+            println!(
+                "  {:<12} {:<62} {:>6.2}x {:>7.2}x  {}",
+                v.group,
+                v.what,
+                v.ratio,
+                v.limit,
+                met(v.ratio, v.limit)
+            );
+        }
+        let missed = self.verdicts.iter().filter(|v| v.ratio > v.limit).count();
+        println!(
+            "  {} of {} targets met; whole run {:.1} s",
+            self.verdicts.len() - missed,
+            self.verdicts.len(),
+            self.started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+fn met(ratio: f64, limit: f64) -> &'static str {
+    if ratio <= limit {
+        "MET"
+    } else {
+        "MISSED"
+    }
+}
+
+/// The number of iterations that makes one sample of `routine` take about [`SAMPLE_TIME`].
+/// Also warms the routine up.
+fn calibrate(routine: &mut Routine<'_>) -> u64 {
+    let mut n = 1_u64;
+    while routine(n) < CALIBRATION_FLOOR {
+        n *= 2;
+    }
+    // One slow run (a page fault, a preemption) must not shrink every sample: scale by the
+    // fastest of a few runs.
+    let fastest = (0..3).map(|_| routine(n)).min().unwrap_or(SAMPLE_TIME);
+    let scaled = n as f64 * SAMPLE_TIME.as_secs_f64() / fastest.as_secs_f64().max(1e-9);
+    (scaled as u64).max(1)
+}
+
+fn sorted(values: impl Iterator<Item = f64>) -> Vec<f64> {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    values
+}
+
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let values = sorted(values);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+/// Interquartile range: the spread of the middle half of the samples.
+fn iqr(samples: &[f64]) -> f64 {
+    let values = sorted(samples.iter().copied());
+    let n = values.len();
+    values[(3 * n) / 4] - values[n / 4]
+}
