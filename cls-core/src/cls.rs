@@ -3,6 +3,8 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::ptr::{self, NonNull};
 use std::sync::Arc;
 
 use crate::error::ClsError;
@@ -153,7 +155,20 @@ impl<S: ClsStore> Cls<S> {
     /// assert_eq!(len, 4);
     /// ```
     pub fn run_with_sync<R>(&self, store: S, f: impl FnOnce() -> R) -> R {
-        crate::scoped::call_in(&Frames::Nested(Frame::new(Arc::new(store))), f)
+        // The store stays in this stack frame, not in an `Arc`, unless something shares it
+        // (a spawn, a snapshot, a nested `run`), which moves it into one: no allocation
+        // for a context that is only read and written.
+        let mut slot = ManuallyDrop::new(store);
+        let store = NonNull::from(&mut *slot);
+        // SAFETY: `slot` outlives `frames` (declared before it), is reached only through
+        // the frame while the frame lives, and is dropped by `DropInline` only if the frame
+        // still holds it inline.
+        let frames = Frames::Nested(unsafe { Frame::inline(store) });
+        let _drop_inline = DropInline {
+            store,
+            frames: &frames,
+        };
+        crate::scoped::call_in(&frames, f)
     }
 
     /// Calls `f` in a new context that starts from a copy of the current store of `S` (or
@@ -469,6 +484,26 @@ impl<S: ClsStore> Cls<S> {
         match frame::write::<S, _>(|store| f(store.resolve_mut())) {
             Ok(result) => result,
             Err(err) => err.raise(),
+        }
+    }
+}
+
+/// Drops the inline store of a `run_with_sync` on return or panic, unless it was moved into
+/// an `Arc` (then the `Arc`'s last owner drops it).
+struct DropInline<'a, S> {
+    store: NonNull<S>,
+    frames: &'a Frames,
+}
+
+impl<S> Drop for DropInline<'_, S> {
+    fn drop(&mut self) {
+        let Frames::Nested(frame) = self.frames else {
+            unreachable!("run_with_sync installs one nested frame");
+        };
+        if frame.is_inline() {
+            // SAFETY: the store is initialized, owned by `run_with_sync`'s slot, and no
+            // longer reachable: the frame is uninstalled and about to be dropped.
+            unsafe { ptr::drop_in_place(self.store.as_ptr()) }
         }
     }
 }

@@ -40,6 +40,8 @@ pub(crate) struct StoreVTable {
     /// The store as it crosses into other work: a new strong count when the type has no
     /// `#[cls(local)]` field, otherwise a fresh `Arc` of a copy with those fields reset.
     carry: unsafe fn(NonNull<()>) -> NonNull<()>,
+    /// Moves an inline store (not in an `Arc`) into a new `Arc`.
+    promote: unsafe fn(NonNull<()>) -> NonNull<()>,
 }
 
 struct VTableOf<S>(PhantomData<S>);
@@ -50,6 +52,7 @@ impl<S: ClsStore> VTableOf<S> {
         increment: increment::<S>,
         release: release::<S>,
         carry: carry::<S>,
+        promote: promote::<S>,
     };
 }
 
@@ -77,6 +80,12 @@ unsafe fn carry<S: ClsStore>(ptr: NonNull<()>) -> NonNull<()> {
         unsafe { increment::<S>(ptr) };
         ptr
     }
+}
+
+unsafe fn promote<S>(ptr: NonNull<()>) -> NonNull<()> {
+    // SAFETY: `ptr` names an initialized inline `S` that the frame owns; the caller marks
+    // the frame as no longer inline, so the value is never used or dropped there again.
+    into_erased(Arc::new(unsafe { ptr::read(ptr.as_ptr().cast::<S>()) }))
 }
 
 fn into_erased<S>(arc: Arc<S>) -> NonNull<()> {
@@ -109,6 +118,7 @@ impl ErasedStore {
         (self.vtable.type_name)()
     }
 
+    #[inline]
     fn into_raw(self) -> (TypeId, NonNull<()>, &'static StoreVTable) {
         let this = ManuallyDrop::new(self);
         (this.type_id, this.ptr, this.vtable)
@@ -124,6 +134,7 @@ impl Clone for ErasedStore {
 }
 
 impl Drop for ErasedStore {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: `self` owns this strong count and gives it back once.
         unsafe { (self.vtable.release)(self.ptr) }
@@ -131,7 +142,7 @@ impl Drop for ErasedStore {
 }
 
 /// Borrow state of a frame's store: `0` free, `> 0` that many readers, `WRITING` a writer.
-const WRITING: isize = -1;
+const WRITING: i32 = -1;
 
 /// One active context of one store type.
 pub(crate) struct Frame {
@@ -141,9 +152,12 @@ pub(crate) struct Frame {
     vtable: &'static StoreVTable,
     /// Owns one strong count of the `Arc<S>`; replaced by copy-on-write and `enter_with`.
     store: Cell<NonNull<()>>,
-    borrow: Cell<isize>,
-    /// The `Arc` is known to have no other owner, so a write needs no atomic check.
+    borrow: Cell<i32>,
+    /// The store is known to have no other owner, so a write needs no atomic check.
     unique: Cell<bool>,
+    /// The store is not in an `Arc` but in the caller's stack frame (`run_with_sync`): it is
+    /// moved into an `Arc` the first time something shares it.
+    inline: Cell<bool>,
 }
 
 // SAFETY: a frame is only touched by the thread that polls (or calls) its owner, while it
@@ -155,6 +169,7 @@ impl Frame {
         Self::from_erased(ErasedStore::new(store), true)
     }
 
+    #[inline]
     pub(crate) fn from_erased(store: ErasedStore, unique: bool) -> Self {
         let (type_id, ptr, vtable) = store.into_raw();
         Self {
@@ -164,7 +179,32 @@ impl Frame {
             store: Cell::new(ptr),
             borrow: Cell::new(0),
             unique: Cell::new(unique),
+            inline: Cell::new(false),
         }
+    }
+
+    /// A frame over a store that lives in the caller's stack frame, not in an `Arc`.
+    ///
+    /// # Safety
+    ///
+    /// `store` points to an initialized `S` that outlives the frame, that nothing else
+    /// touches while the frame lives, and that the caller drops afterwards only if the frame
+    /// is still [`is_inline`](Frame::is_inline) (otherwise it was moved into an `Arc`).
+    pub(crate) unsafe fn inline<S: ClsStore>(store: NonNull<S>) -> Self {
+        Self {
+            parent: Cell::new(ptr::null()),
+            type_id: TypeId::of::<S>(),
+            vtable: &VTableOf::<S>::VTABLE,
+            store: Cell::new(store.cast::<()>()),
+            borrow: Cell::new(0),
+            unique: Cell::new(true),
+            inline: Cell::new(true),
+        }
+    }
+
+    /// Whether the store is still the caller's inline value (see [`Frame::inline`]).
+    pub(crate) fn is_inline(&self) -> bool {
+        self.inline.get()
     }
 
     pub(crate) fn type_name(&self) -> &'static str {
@@ -177,8 +217,19 @@ impl Frame {
 
     /// A new owner of this frame's store: the same `Arc` for a nested `run` (`carry ==
     /// false`), or the store as it crosses into other work, `#[cls(local)]` fields reset.
+    #[inline]
     fn share(&self, carry: bool) -> Result<ErasedStore, ClsError> {
+        // Sharing only adds a strong count, unless `carry` copies the store (then the read
+        // borrow keeps writers out during the copy); either way a store half-changed by
+        // `update` must not be shared.
         let _read = BorrowGuard::read(self)?;
+        if self.inline.get() {
+            // SAFETY: the store is inline and initialized; from now on the frame owns it
+            // through the new `Arc`, and the caller no longer drops it.
+            self.store
+                .set(unsafe { (self.vtable.promote)(self.store.get()) });
+            self.inline.set(false);
+        }
         let ptr = if carry {
             // SAFETY: this frame owns a strong count, and the read borrow keeps writers out.
             unsafe { (self.vtable.carry)(self.store.get()) }
@@ -199,9 +250,12 @@ impl Frame {
 }
 
 impl Drop for Frame {
+    #[inline]
     fn drop(&mut self) {
-        // SAFETY: the frame owns one strong count of its store and gives it back once.
-        unsafe { (self.vtable.release)(self.store.get()) }
+        if !self.inline.get() {
+            // SAFETY: the frame owns one strong count of its store and gives it back once.
+            unsafe { (self.vtable.release)(self.store.get()) }
+        }
     }
 }
 
@@ -209,7 +263,7 @@ impl Drop for Frame {
 /// inside a `with` closure (or a read from inside `update`) is refused instead of aliasing.
 struct BorrowGuard<'a> {
     frame: &'a Frame,
-    state: isize,
+    state: i32,
 }
 
 impl<'a> BorrowGuard<'a> {
@@ -320,6 +374,14 @@ fn make_unique<S: ClsStore>(frame: &Frame) -> Option<Arc<S>> {
 pub(crate) fn replace<S: ClsStore>(store: S) -> Result<(), ClsError> {
     let frame = find_or_err::<S>()?;
     let write = BorrowGuard::write(frame)?;
+    if frame.inline.get() {
+        // SAFETY: the inline store is owned by this frame's caller and only reached through
+        // the frame, which the write borrow holds alone.
+        let old = unsafe { ptr::replace(frame.store.get().as_ptr().cast::<S>(), store) };
+        drop(write);
+        drop(old);
+        return Ok(());
+    }
     let old = frame.store.replace(into_erased(Arc::new(store)));
     frame.unique.set(true);
     drop(write);
@@ -352,35 +414,50 @@ pub(crate) enum Captured {
 /// # Panics
 ///
 /// When a store is being changed by `Cls::update` on this thread (its copy would be torn).
+#[inline]
 #[track_caller]
 pub(crate) fn capture() -> Captured {
-    let mut captured = Captured::Nothing;
-    let mut cursor = CURRENT.with(Cell::get);
+    let head = CURRENT.with(Cell::get);
+    // SAFETY: as in `find`.
+    let Some(first) = (unsafe { head.as_ref() }) else {
+        return Captured::Nothing;
+    };
+    let store = share_for_carry(first);
+    let rest = first.parent.get();
+    if rest.is_null() {
+        // The common case: one context, one reference count.
+        Captured::One(store)
+    } else {
+        capture_rest(store, rest)
+    }
+}
+
+#[inline]
+#[track_caller]
+fn share_for_carry(frame: &Frame) -> ErasedStore {
+    match frame.share(true) {
+        Ok(store) => store,
+        Err(err) => err.raise(),
+    }
+}
+
+/// The innermost store of every further store type, after the first frame's.
+#[inline(never)]
+#[track_caller]
+fn capture_rest(first: ErasedStore, mut cursor: *const Frame) -> Captured {
+    let mut stores = vec![first];
     // SAFETY: as in `find`.
     while let Some(frame) = unsafe { cursor.as_ref() } {
         cursor = frame.parent.get();
-        let seen = match &captured {
-            Captured::Nothing => false,
-            Captured::One(store) => store.type_id == frame.type_id,
-            Captured::Many(stores) => stores.iter().any(|s| s.type_id == frame.type_id),
-        };
-        if seen {
-            continue;
+        if stores.iter().all(|s| s.type_id != frame.type_id) {
+            stores.push(share_for_carry(frame));
         }
-        let store = match frame.share(true) {
-            Ok(store) => store,
-            Err(err) => err.raise(),
-        };
-        captured = match captured {
-            Captured::Nothing => Captured::One(store),
-            Captured::One(first) => Captured::Many(vec![first, store]),
-            Captured::Many(mut stores) => {
-                stores.push(store);
-                Captured::Many(stores)
-            }
-        };
     }
-    captured
+    if stores.len() == 1 {
+        Captured::One(stores.pop().expect("one store"))
+    } else {
+        Captured::Many(stores)
+    }
 }
 
 /// The frames a scoped future or call installs.
@@ -395,6 +472,7 @@ pub(crate) enum Frames {
 }
 
 impl Frames {
+    #[inline]
     pub(crate) fn carried(captured: Captured) -> Self {
         match captured {
             Captured::Nothing => Self::Carried(None),

@@ -49,6 +49,7 @@ pub struct Scoped<F> {
 }
 
 impl<F> Scoped<F> {
+    #[inline]
     pub(crate) fn new(frames: Frames, future: F) -> Self {
         Self {
             frames,
@@ -81,6 +82,7 @@ impl<F: Future> Future for Scoped<F> {
 }
 
 impl<F> Drop for Scoped<F> {
+    #[inline]
     fn drop(&mut self) {
         if self.future.is_some() {
             let _entered = self.frames.enter();

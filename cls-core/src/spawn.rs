@@ -48,6 +48,7 @@ use crate::scoped::{self, Scoped};
 /// assert_eq!(seen, "req-1");
 /// # }
 /// ```
+#[inline]
 #[track_caller]
 pub fn spawn<F>(fut: F) -> JoinHandle<F::Output>
 where
@@ -125,6 +126,7 @@ where
 /// assert_eq!(set.join_next().await.unwrap().unwrap(), "req-1");
 /// # }
 /// ```
+#[inline]
 #[track_caller]
 pub fn bind<F: Future>(fut: F) -> Scoped<F> {
     Scoped::new(Frames::carried(frame::capture()), fut)
