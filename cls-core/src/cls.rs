@@ -300,8 +300,8 @@ impl<S: ClsStore> Cls<S> {
     pub fn assert_inactive(&self) {
         assert!(
             !self.is_active(),
-            "a `{}` context is still active here, where none should be: a context leaked out of \
-             the code that opened it",
+            "a context of `{}` is still active here, where none should be: it leaked out of the \
+             code that opened it",
             S::__store_name()
         );
     }

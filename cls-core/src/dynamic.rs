@@ -30,6 +30,8 @@ pub struct FieldRef<'a> {
     pub ty: &'static str,
     /// Whether its type is a `Terminal`.
     pub terminal: bool,
+    /// Whether its type names a type parameter of the store.
+    pub generic: bool,
 }
 
 impl fmt::Debug for FieldRef<'_> {
@@ -156,7 +158,14 @@ pub(crate) fn unknown(
     let path = walked.join(".");
     let segment = walked[walked.len() - 1];
     let mut message = format!("`{}` has no field `{segment}`", store.dyn_name());
-    match nearest(&path, all_paths) {
+    let suggestion = if segment.contains('.') {
+        // A JSON key like "user.id": one key is one field name.
+        message.push_str("; a key names one field: nest objects for nested fields");
+        None
+    } else {
+        nearest(&path, all_paths)
+    };
+    match suggestion {
         Some(suggestion) => message.push_str(&format!("; did you mean `{suggestion}`?")),
         None => {
             let fields = store.dyn_field_names();
@@ -182,6 +191,13 @@ fn past_leaf(walked: &[&str], ty: &str) -> Problem {
 pub(crate) fn no_json_form(path: &str, field: &FieldRef<'_>) -> Problem {
     let message = if field.terminal {
         format!("`{path}` is a `Terminal` field and has no JSON form")
+    } else if field.generic {
+        format!(
+            "`{path}` has no JSON form here: its type `{}` is a type parameter of the store, and \
+             fields are given a JSON form where the store is defined; set the whole store \
+             that holds it instead",
+            field.ty
+        )
     } else {
         format!(
             "`{path}` has no JSON form: its type `{}` does not implement `Serialize` and `Deserialize`",

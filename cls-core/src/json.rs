@@ -182,7 +182,10 @@ fn reword_expected(expected: &str) -> String {
         }
         "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => format!("an integer ({expected})"),
         "f32" | "f64" => format!("a number ({expected})"),
-        other => other.to_owned(),
+        other => match other.strip_prefix("struct ") {
+            Some(name) => format!("an object of the fields of `{name}`"),
+            None => other.to_owned(),
+        },
     }
 }
 
@@ -221,6 +224,7 @@ pub(crate) fn describe(value: &Value) -> String {
                 format!("the string {value}")
             }
         }
+        Value::Array(items) if items.len() == 1 => "an array of 1 element".to_owned(),
         Value::Array(items) => format!("an array of {} elements", items.len()),
         Value::Object(_) => "an object".to_owned(),
     }
@@ -242,7 +246,10 @@ pub(crate) fn overlay(
             format!("{prefix}.{key}")
         };
         let Some(field) = store.dyn_field(&key) else {
-            let walked: Vec<&str> = path.split('.').collect();
+            // The prefix is made of real field names; the key is taken as written, dots
+            // and all.
+            let mut walked: Vec<&str> = prefix.split('.').filter(|s| !s.is_empty()).collect();
+            walked.push(&key);
             return Err(dynamic::unknown(store, &walked, all_paths));
         };
         if field.store.is_some() {

@@ -190,12 +190,14 @@ fn dynamic_impl(store: &Store<'_>) -> TokenStream {
         let ty = field.ty;
         let shown = type_text(ty);
         let terminal = is_terminal(ty);
+        let generic = mentions_type_param(ty, &input.generics);
         quote! {
             #key => ::core::option::Option::Some(::cls_core::__private::FieldRef {
                 store: (&::cls_core::__private::Probe::<#ty>::NEW).as_store(&self.#member),
                 json: (&::cls_core::__private::Probe::<#ty>::NEW).as_json(&self.#member),
                 ty: #shown,
                 terminal: #terminal,
+                generic: #generic,
             }),
         }
     });
@@ -302,4 +304,18 @@ fn is_terminal(ty: &syn::Type) -> bool {
             .is_some_and(|segment| segment.ident == "Terminal"),
         _ => false,
     }
+}
+
+/// Whether the field's type names one of the store's type parameters: its traits are then
+/// unknown where the derive's code is checked.
+fn mentions_type_param(ty: &syn::Type, generics: &syn::Generics) -> bool {
+    fn walk(tokens: TokenStream, params: &[&Ident]) -> bool {
+        tokens.into_iter().any(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) => params.iter().any(|p| **p == ident),
+            proc_macro2::TokenTree::Group(group) => walk(group.stream(), params),
+            _ => false,
+        })
+    }
+    let params: Vec<&Ident> = generics.type_params().map(|p| &p.ident).collect();
+    !params.is_empty() && walk(quote!(#ty), &params)
 }
