@@ -21,6 +21,9 @@ impl<T: ?Sized> Probe<T> {
 pub trait NestedStore<T> {
     fn nested_has_local(&self) -> bool;
     fn nested_reset_local(&self, value: &mut T);
+    fn nested_paths(&self) -> Option<&'static [&'static str]>;
+    fn as_store<'a>(&self, value: &'a T) -> Option<&'a dyn DynStore>;
+    fn as_store_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn DynStore>;
 }
 
 impl<T: ClsStore> NestedStore<T> for Probe<T> {
@@ -33,12 +36,27 @@ impl<T: ClsStore> NestedStore<T> for Probe<T> {
     fn nested_reset_local(&self, value: &mut T) {
         value.__reset_local();
     }
+
+    fn nested_paths(&self) -> Option<&'static [&'static str]> {
+        Some(T::paths())
+    }
+
+    fn as_store<'a>(&self, value: &'a T) -> Option<&'a dyn DynStore> {
+        Some(value)
+    }
+
+    fn as_store_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn DynStore> {
+        Some(value)
+    }
 }
 
 /// Chosen for fields of any other type: leaves.
 pub trait LeafField<T> {
     fn nested_has_local(&self) -> bool;
     fn nested_reset_local(&self, value: &mut T);
+    fn nested_paths(&self) -> Option<&'static [&'static str]>;
+    fn as_store<'a>(&self, value: &'a T) -> Option<&'a dyn DynStore>;
+    fn as_store_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn DynStore>;
 }
 
 impl<T> LeafField<T> for &Probe<T> {
@@ -49,6 +67,52 @@ impl<T> LeafField<T> for &Probe<T> {
 
     #[inline]
     fn nested_reset_local(&self, _: &mut T) {}
+
+    fn nested_paths(&self) -> Option<&'static [&'static str]> {
+        None
+    }
+
+    fn as_store<'a>(&self, _: &'a T) -> Option<&'a dyn DynStore> {
+        None
+    }
+
+    fn as_store_mut<'a>(&self, _: &'a mut T) -> Option<&'a mut dyn DynStore> {
+        None
+    }
+}
+
+/// Chosen for fields whose type has a JSON form (`Serialize + DeserializeOwned`).
+pub trait JsonField<T> {
+    fn as_json<'a>(&self, value: &'a T) -> Option<&'a dyn JsonLeaf>;
+    fn as_json_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn JsonLeaf>;
+}
+
+#[cfg(feature = "serde")]
+impl<T: serde::Serialize + serde::de::DeserializeOwned> JsonField<T> for Probe<T> {
+    fn as_json<'a>(&self, value: &'a T) -> Option<&'a dyn JsonLeaf> {
+        Some(value)
+    }
+
+    fn as_json_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn JsonLeaf> {
+        Some(value)
+    }
+}
+
+/// Chosen for fields without a JSON form (a `Terminal` handle), and for every field when
+/// the `serde` feature is off.
+pub trait NoJson<T> {
+    fn as_json<'a>(&self, value: &'a T) -> Option<&'a dyn JsonLeaf>;
+    fn as_json_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn JsonLeaf>;
+}
+
+impl<T> NoJson<T> for &Probe<T> {
+    fn as_json<'a>(&self, _: &'a T) -> Option<&'a dyn JsonLeaf> {
+        None
+    }
+
+    fn as_json_mut<'a>(&self, _: &'a mut T) -> Option<&'a mut dyn JsonLeaf> {
+        None
+    }
 }
 
 /// The type of a `#[cls(local)]` field: it must implement `Default`, which is what spawned
@@ -67,3 +131,6 @@ impl<T: Default> LocalField for T {}
 pub fn reset_local<T: LocalField>(field: &mut T) {
     *field = T::default();
 }
+
+pub use crate::dynamic::{expand_paths, DynStore, FieldRef, JsonLeaf};
+pub use std::sync::OnceLock;

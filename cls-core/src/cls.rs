@@ -294,6 +294,33 @@ impl<S: ClsStore> Cls<S> {
         frame::is_active::<S>()
     }
 
+    /// Fails the calling test when a context of `S` is active here, where none should be:
+    /// the check for a context that leaked out of the code under test.
+    ///
+    /// # Panics
+    ///
+    /// When a context of `S` is active, with a message that says so, at the caller's
+    /// location.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: String }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// CLS.run_sync(|| { /* code under test */ });
+    /// CLS.assert_inactive();
+    /// ```
+    #[track_caller]
+    pub fn assert_inactive(&self) {
+        assert!(
+            !self.is_active(),
+            "a context of `{}` is still active here, where none should be: it leaked out of the \
+             code that opened it",
+            S::__store_name()
+        );
+    }
+
     /// A clone of the value at path `P` in the current store.
     ///
     /// Where tokio's `LocalKey::get` clones the whole value, this clones only the field the

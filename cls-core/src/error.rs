@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::dynamic::{Problem, ProblemKind};
 use crate::store::ClsStore;
 
 /// What went wrong when reaching a context; returned by the `try_*` methods of
@@ -31,6 +32,8 @@ use crate::store::ClsStore;
 pub struct ClsError {
     kind: ClsErrorKind,
     store: &'static str,
+    /// For a path given as a string: what is wrong with it, and where.
+    problem: Option<Box<Problem>>,
 }
 
 /// The kind of a [`ClsError`].
@@ -45,35 +48,56 @@ pub enum ClsErrorKind {
     WriteWhileReading,
     /// A write of the store from inside an [`update`](crate::Cls::update) closure.
     WriteWhileUpdating,
+    /// A path given as a string is not of the form `field.field` (empty, `user..id`, `user.0`).
+    MalformedPath,
+    /// A path given as a string names a field that does not exist.
+    UnknownField,
+    /// A path given as a string continues past a leaf (`user.id.value`).
+    PathPastLeaf,
+    /// The value at the path has no JSON form (a `Terminal` handle, a type without serde).
+    NoJsonForm,
+    /// A JSON value does not fit the type at the path (wrong type, out of range).
+    InvalidValue,
 }
 
 impl ClsError {
-    pub(crate) fn no_context<S: ClsStore>() -> Self {
+    fn plain(kind: ClsErrorKind, store: &'static str) -> Self {
         Self {
-            kind: ClsErrorKind::NoContext,
-            store: store_name::<S>(),
+            kind,
+            store,
+            problem: None,
+        }
+    }
+
+    pub(crate) fn no_context<S: ClsStore>() -> Self {
+        Self::plain(ClsErrorKind::NoContext, store_name::<S>())
+    }
+
+    pub(crate) fn path_problem(store: &'static str, problem: Problem) -> Self {
+        let kind = match problem.kind {
+            ProblemKind::MalformedPath => ClsErrorKind::MalformedPath,
+            ProblemKind::UnknownField => ClsErrorKind::UnknownField,
+            ProblemKind::PastLeaf => ClsErrorKind::PathPastLeaf,
+            ProblemKind::NoJsonForm => ClsErrorKind::NoJsonForm,
+            ProblemKind::InvalidValue => ClsErrorKind::InvalidValue,
+        };
+        Self {
+            kind,
+            store,
+            problem: Some(Box::new(problem)),
         }
     }
 
     pub(crate) fn read_while_updating(store: &'static str) -> Self {
-        Self {
-            kind: ClsErrorKind::ReadWhileUpdating,
-            store,
-        }
+        Self::plain(ClsErrorKind::ReadWhileUpdating, store)
     }
 
     pub(crate) fn write_while_reading(store: &'static str) -> Self {
-        Self {
-            kind: ClsErrorKind::WriteWhileReading,
-            store,
-        }
+        Self::plain(ClsErrorKind::WriteWhileReading, store)
     }
 
     pub(crate) fn write_while_updating(store: &'static str) -> Self {
-        Self {
-            kind: ClsErrorKind::WriteWhileUpdating,
-            store,
-        }
+        Self::plain(ClsErrorKind::WriteWhileUpdating, store)
     }
 
     /// What went wrong.
@@ -88,6 +112,13 @@ impl ClsError {
         self.store
     }
 
+    /// For an error about a path given as a string (`get_json`, `set_json`): the dotted path
+    /// where the problem is, such as `"user.idd"`.
+    #[must_use]
+    pub fn path(&self) -> Option<&str> {
+        self.problem.as_deref().map(|problem| problem.path.as_str())
+    }
+
     /// Panics with this error as the message, at the caller's location.
     #[cold]
     #[track_caller]
@@ -99,6 +130,9 @@ impl ClsError {
 impl fmt::Display for ClsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let store = self.store;
+        if let Some(problem) = &self.problem {
+            return write!(f, "{problem}");
+        }
         match self.kind {
             ClsErrorKind::NoContext => write!(
                 f,
@@ -120,6 +154,7 @@ impl fmt::Display for ClsError {
                 "the `{store}` context was changed from inside `Cls::update`, which is already \
                  changing it; make both changes in the one `update` closure"
             ),
+            _ => write!(f, "the `{store}` context could not be used"),
         }
     }
 }

@@ -91,8 +91,12 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod cls;
+mod dynamic;
 mod error;
+mod fixture;
 mod frame;
+#[cfg(feature = "serde")]
+mod json;
 mod path;
 mod scoped;
 mod snapshot;
@@ -105,6 +109,9 @@ pub mod __private;
 
 pub use crate::cls::Cls;
 pub use crate::error::{ClsError, ClsErrorKind};
+pub use crate::fixture::Fixture;
+#[cfg(feature = "serde")]
+pub use crate::fixture::{FixtureError, FixtureErrorKind};
 pub use crate::path::Resolve;
 #[doc(hidden)]
 pub use crate::path::{chars, Cons, Nil};

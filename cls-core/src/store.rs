@@ -50,7 +50,56 @@ use std::ops::{Deref, DerefMut};
     label = "`{Self}` does not derive `ClsStore`",
     note = "add `#[derive(ClsStore, Clone)]` to the definition of `{Self}`"
 )]
-pub trait ClsStore: Clone + Send + Sync + 'static {
+pub trait ClsStore: Clone + Send + Sync + 'static + crate::dynamic::DynStore {
+    /// Every dotted path of the store, in declaration order, nested stores expanded and
+    /// `Terminal` fields as leaves: `["request_id", "user", "user.id", "user.name", "db"]`.
+    ///
+    /// Segments are the fields' names as written (raw identifiers without `r#`). A field
+    /// whose type is a generic parameter of the store is listed as a leaf.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{ClsStore, Terminal};
+    /// #[derive(ClsStore, Clone, Default)]
+    /// struct User {
+    ///     id: u64,
+    ///     name: String,
+    /// }
+    ///
+    /// #[derive(ClsStore, Clone, Default)]
+    /// struct AppStore {
+    ///     request_id: String,
+    ///     user: User,
+    ///     db: Terminal<u8>,
+    /// }
+    ///
+    /// assert_eq!(AppStore::paths(), ["request_id", "user", "user.id", "user.name", "db"]);
+    /// ```
+    fn paths() -> &'static [&'static str];
+
+    /// A [`Fixture`](crate::Fixture) starting from `Self::default()`, to build a store for a
+    /// test with typed paths and run code in it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct User { id: u64 }
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { user: User }
+    /// const CLS: Cls<AppStore> = Cls::new();
+    /// let id = AppStore::fixture()
+    ///     .set::<path!(user.id)>(7)
+    ///     .run_sync(|| CLS.get::<path!(user.id)>());
+    /// assert_eq!(id, 7);
+    /// ```
+    fn fixture() -> crate::Fixture<Self>
+    where
+        Self: Default,
+    {
+        crate::Fixture::from(Self::default())
+    }
+
     /// The struct's name as written in its definition (`AppStore`), for messages.
     #[doc(hidden)]
     fn __store_name() -> &'static str;

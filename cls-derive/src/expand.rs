@@ -2,6 +2,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{DeriveInput, GenericParam, Ident};
 
@@ -88,11 +89,14 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
         }
     });
 
+    let dynamic = dynamic_impl(store);
+    let paths = paths_fn(store);
+
     quote! {
         #[allow(non_camel_case_types, non_snake_case)]
         const _: () = {
             #[allow(unused_imports)]
-            use ::cls_core::__private::{LeafField as _, NestedStore as _};
+            use ::cls_core::__private::{JsonField as _, LeafField as _, NestedStore as _, NoJson as _};
 
             #[doc(hidden)]
             #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
@@ -106,8 +110,12 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
 
             #resolve_impl
 
+            #dynamic
+
             #[automatically_derived]
             impl #impl_generics ::cls_core::__private::ClsStore for #ident #ty_generics #where_clause {
+                #paths
+
                 #[inline]
                 fn __store_name() -> &'static str {
                     #name
@@ -165,4 +173,149 @@ fn resolve_impl(input: &DeriveInput, field_trait: &Ident) -> TokenStream {
             }
         }
     }
+}
+
+/// `DynStore`: the fields reached by name at run time (`get_json`, fixtures).
+fn dynamic_impl(store: &Store<'_>) -> TokenStream {
+    let input = store.input;
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let names: Vec<String> = store
+        .fields
+        .iter()
+        .map(|f| f.ident.unraw().to_string())
+        .collect();
+    let refs = store.fields.iter().zip(&names).map(|(field, key)| {
+        let member = field.ident;
+        let ty = field.ty;
+        let shown = type_text(ty);
+        let terminal = is_terminal(ty);
+        let generic = mentions_type_param(ty, &input.generics);
+        quote! {
+            #key => ::core::option::Option::Some(::cls_core::__private::FieldRef {
+                store: (&::cls_core::__private::Probe::<#ty>::NEW).as_store(&self.#member),
+                json: (&::cls_core::__private::Probe::<#ty>::NEW).as_json(&self.#member),
+                ty: #shown,
+                terminal: #terminal,
+                generic: #generic,
+            }),
+        }
+    });
+    let store_muts = store.fields.iter().zip(&names).map(|(field, key)| {
+        let member = field.ident;
+        let ty = field.ty;
+        quote! {
+            #key => ::core::option::Option::Some(
+                (&::cls_core::__private::Probe::<#ty>::NEW).as_store_mut(&mut self.#member),
+            ),
+        }
+    });
+    let json_muts = store.fields.iter().zip(&names).map(|(field, key)| {
+        let member = field.ident;
+        let ty = field.ty;
+        quote! {
+            #key => ::core::option::Option::Some(
+                (&::cls_core::__private::Probe::<#ty>::NEW).as_json_mut(&mut self.#member),
+            ),
+        }
+    });
+    let name = ident.to_string();
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::cls_core::__private::DynStore for #ident #ty_generics #where_clause {
+            fn dyn_name(&self) -> &'static str {
+                #name
+            }
+            fn dyn_field_names(&self) -> &'static [&'static str] {
+                &[#(#names),*]
+            }
+            fn dyn_field(&self, name: &str) -> ::core::option::Option<::cls_core::__private::FieldRef<'_>> {
+                match name {
+                    #(#refs)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+            fn dyn_store_mut(
+                &mut self,
+                name: &str,
+            ) -> ::core::option::Option<::core::option::Option<&mut dyn ::cls_core::__private::DynStore>> {
+                match name {
+                    #(#store_muts)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+            fn dyn_json_mut(
+                &mut self,
+                name: &str,
+            ) -> ::core::option::Option<::core::option::Option<&mut dyn ::cls_core::__private::JsonLeaf>> {
+                match name {
+                    #(#json_muts)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+    }
+}
+
+/// `ClsStore::paths`: every dotted path, nested stores expanded, computed once.
+fn paths_fn(store: &Store<'_>) -> TokenStream {
+    let entries = store.fields.iter().map(|field| {
+        let key = field.ident.unraw().to_string();
+        let ty = field.ty;
+        quote!((#key, (&::cls_core::__private::Probe::<#ty>::NEW).nested_paths()))
+    });
+    quote! {
+        fn paths() -> &'static [&'static str] {
+            static PATHS: ::cls_core::__private::OnceLock<::std::vec::Vec<&'static str>> =
+                ::cls_core::__private::OnceLock::new();
+            PATHS.get_or_init(|| ::cls_core::__private::expand_paths(&[#(#entries),*]))
+        }
+    }
+}
+
+/// The field's type as a user wrote it, for messages: `Terminal<Arc<Pool>>`.
+fn type_text(ty: &syn::Type) -> String {
+    let raw = quote!(#ty).to_string();
+    let mut text = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ' ' {
+            let prev = text.chars().last();
+            let next = chars.peek().copied();
+            let glue = matches!(prev, Some('<' | '&' | ':' | '(' | '['))
+                || matches!(next, Some('<' | '>' | ',' | ':' | ')' | ']' | ';'));
+            if !glue {
+                text.push(' ');
+            }
+        } else {
+            text.push(c);
+        }
+    }
+    text
+}
+
+/// Whether the field's type is spelled `Terminal<...>` (any path ending in `Terminal`).
+fn is_terminal(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == "Terminal"),
+        _ => false,
+    }
+}
+
+/// Whether the field's type names one of the store's type parameters: its traits are then
+/// unknown where the derive's code is checked.
+fn mentions_type_param(ty: &syn::Type, generics: &syn::Generics) -> bool {
+    fn walk(tokens: TokenStream, params: &[&Ident]) -> bool {
+        tokens.into_iter().any(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) => params.iter().any(|p| **p == ident),
+            proc_macro2::TokenTree::Group(group) => walk(group.stream(), params),
+            _ => false,
+        })
+    }
+    let params: Vec<&Ident> = generics.type_params().map(|p| &p.ident).collect();
+    !params.is_empty() && walk(quote!(#ty), &params)
 }
