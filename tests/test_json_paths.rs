@@ -544,3 +544,43 @@ fn a_field_typed_by_a_store_type_parameter_has_no_json_form_and_says_why() {
         assert_eq!(LABELLED.get_json("tagged").unwrap(), json!({ "tag": 3 }));
     });
 }
+
+/// Counts its clones, so a test can tell whether the store holding it was copied.
+#[derive(Default, Serialize, Deserialize)]
+struct CountedClones(u64);
+
+static CLONES: AtomicUsize = AtomicUsize::new(0);
+
+impl Clone for CountedClones {
+    fn clone(&self) -> Self {
+        CLONES.fetch_add(1, Ordering::SeqCst);
+        Self(self.0)
+    }
+}
+
+#[derive(ClsStore, Clone, Default, Serialize, Deserialize)]
+struct Audited {
+    counted: CountedClones,
+    hits: u64,
+}
+
+#[test]
+fn set_json_on_an_unshared_store_writes_in_place_without_copying_it() {
+    const AUDITED: Cls<Audited> = Cls::new();
+    AUDITED.run_with_sync(Audited::default(), || {
+        let before = CLONES.load(Ordering::SeqCst);
+        AUDITED.set_json("hits", json!(3)).unwrap();
+        AUDITED.set_json("hits", json!("three")).unwrap_err();
+        assert_eq!(
+            CLONES.load(Ordering::SeqCst),
+            before,
+            "the store was copied"
+        );
+        assert_eq!(AUDITED.get::<path!(hits)>(), 3);
+
+        // Shared with a snapshot, the first write copies it once: copy-on-write.
+        let _snapshot = cls_core::snapshot();
+        AUDITED.set_json("hits", json!(4)).unwrap();
+        assert_eq!(CLONES.load(Ordering::SeqCst), before + 1);
+    });
+}

@@ -2,7 +2,7 @@
 //!
 //! Run `cargo bench -p cls-core` (all groups, under ten seconds of measuring) or
 //! `cargo bench -p cls-core -- KEY` for the groups whose key contains `KEY`: `read`,
-//! `write`, `poll`, `sync_scope`, `spawn_ct`, `spawn_mt`, `depth`, `contexts`.
+//! `write`, `poll`, `sync_scope`, `spawn_ct`, `spawn_mt`, `depth`, `contexts`, `json`.
 //! `cargo test -p cls-core --benches` runs every routine a few times, unmeasured.
 //!
 //! # How it measures
@@ -212,6 +212,7 @@ fn run_all() {
     spawn_multi_thread(&mut h);
     depth(&mut h);
     contexts(&mut h);
+    json(&mut h);
     h.finish();
 }
 
@@ -839,5 +840,110 @@ fn contexts(h: &mut Harness) {
             Term::Case(5),
             Term::Case(0),
         ),
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// json: paths given as strings
+
+/// A serde user, for the paths-as-strings group.
+#[derive(ClsStore, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct JsonUser {
+    id: u64,
+    name: String,
+}
+
+/// A store whose rest is small.
+#[derive(ClsStore, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct SmallJson {
+    request_id: String,
+    user: JsonUser,
+}
+
+/// The same, carrying a 1,000-element vector elsewhere: reading or writing `user.id` as
+/// JSON must not cost more for it.
+#[derive(ClsStore, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct BigJson {
+    request_id: String,
+    user: JsonUser,
+    history: Vec<u64>,
+}
+
+const SMALL_JSON: Cls<SmallJson> = Cls::new();
+const BIG_JSON: Cls<BigJson> = Cls::new();
+
+fn big_json() -> BigJson {
+    BigJson {
+        request_id: "req-1".to_owned(),
+        user: JsonUser {
+            id: USER_ID,
+            name: "ada".to_owned(),
+        },
+        history: (0..1_000).collect(),
+    }
+}
+
+fn small_json() -> SmallJson {
+    SmallJson {
+        request_id: "req-1".to_owned(),
+        user: JsonUser {
+            id: USER_ID,
+            name: "ada".to_owned(),
+        },
+    }
+}
+
+fn json(h: &mut Harness) {
+    h.run(
+        Group::new(
+            "json",
+            "get_json / set_json of user.id vs the typed get, with and without a 1,000-element vector elsewhere",
+        )
+        .case("cls BIG_JSON.get::<path!(user.id)>()", |n| {
+            BIG_JSON.run_with_sync(big_json(), || {
+                time_unrolled!(n, black_box(BIG_JSON.get::<path!(user.id)>()))
+            })
+        })
+        .case("cls SMALL_JSON.get_json(\"user.id\")", |n| {
+            SMALL_JSON.run_with_sync(small_json(), || {
+                let start = Instant::now();
+                for _ in 0..n {
+                    black_box(SMALL_JSON.get_json(black_box("user.id")).ok());
+                }
+                start.elapsed()
+            })
+        })
+        .case("cls BIG_JSON.get_json(\"user.id\")", |n| {
+            BIG_JSON.run_with_sync(big_json(), || {
+                let start = Instant::now();
+                for _ in 0..n {
+                    black_box(BIG_JSON.get_json(black_box("user.id")).ok());
+                }
+                start.elapsed()
+            })
+        })
+        .case("cls SMALL_JSON.set_json(\"user.id\", v), unshared", |n| {
+            SMALL_JSON.run_with_sync(small_json(), || {
+                let start = Instant::now();
+                for i in 0..n {
+                    let value = serde_json::Value::from(black_box(i));
+                    black_box(SMALL_JSON.set_json(black_box("user.id"), value).ok());
+                }
+                start.elapsed()
+            })
+        })
+        .case("cls BIG_JSON.set_json(\"user.id\", v), unshared", |n| {
+            BIG_JSON.run_with_sync(big_json(), || {
+                let start = Instant::now();
+                for i in 0..n {
+                    let value = serde_json::Value::from(black_box(i));
+                    black_box(BIG_JSON.set_json(black_box("user.id"), value).ok());
+                }
+                start.elapsed()
+            })
+        })
+        .target("get_json with a 1,000-element vector / without", Term::Case(2), Term::Case(1), 1.25)
+        .target("get_json / typed get", Term::Case(2), Term::Case(0), 100.0)
+        .target("set_json with a 1,000-element vector / without", Term::Case(4), Term::Case(3), 1.25),
     );
 }

@@ -1,6 +1,10 @@
 //! Paths given as strings at run time (`"user.id"`): the derived field access by name, and
 //! the problems a path or a value can have, each naming the dotted path where it is.
 
+// Paths as strings are read and written as JSON: without the `serde` feature only the
+// derived access by name is used (by `ClsStore::paths`), not the walking and its errors.
+#![cfg_attr(not(feature = "serde"), allow(dead_code))]
+
 use std::fmt;
 
 /// A store's fields reached by name; implemented by `#[derive(ClsStore)]`.

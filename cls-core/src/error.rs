@@ -73,6 +73,7 @@ impl ClsError {
         Self::plain(ClsErrorKind::NoContext, store_name::<S>())
     }
 
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     pub(crate) fn path_problem(store: &'static str, problem: Problem) -> Self {
         let kind = match problem.kind {
             ProblemKind::MalformedPath => ClsErrorKind::MalformedPath,
