@@ -8,7 +8,8 @@ use crate::store::ClsStore;
 /// What went wrong when reaching a context; returned by the `try_*` methods of
 /// [`Cls`](crate::Cls), and the message of the panic raised by the methods without `try_`.
 ///
-/// Unlike [`tokio::task::AccessError`], it names the store type and says how to fix the call.
+/// Unlike tokio's `AccessError` for task-locals, it names the store type and says how to fix
+/// the call.
 /// New kinds of failure may be added, so match [`kind`](ClsError::kind) with a `_` arm.
 ///
 /// # Examples
