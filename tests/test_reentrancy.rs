@@ -42,7 +42,7 @@ const WITH_MESSAGE: &[&str] = &[
 ];
 const UPDATE_READ_MESSAGE: &[&str] = &[
     "`AppStore`",
-    "read from inside `Cls::update`",
+    "read while it is being changed (from inside `Cls::update`",
     "read what you need before calling `update`",
 ];
 const UPDATE_WRITE_MESSAGE: &[&str] = &[

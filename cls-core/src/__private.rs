@@ -134,3 +134,27 @@ pub fn reset_local<T: LocalField>(field: &mut T) {
 
 pub use crate::dynamic::{expand_paths, DynStore, FieldRef, JsonLeaf};
 pub use std::sync::OnceLock;
+
+/// `ClsStore::paths` of a generic store: computed once per instantiation, kept by `TypeId`.
+pub fn paths_of<S: 'static>(expand: impl FnOnce() -> Vec<&'static str>) -> &'static [&'static str] {
+    use std::any::TypeId;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    static PATHS: OnceLock<Mutex<HashMap<TypeId, &'static [&'static str]>>> = OnceLock::new();
+    let map = PATHS.get_or_init(Mutex::default);
+    if let Some(paths) = map
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&TypeId::of::<S>())
+    {
+        return paths;
+    }
+    // Expanded outside the lock: nested generic stores take it too.
+    let paths: &'static [&'static str] = Vec::leak(expand());
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    // The explicit `*` copies the `&'static` slice out; an auto-deref would borrow the guard.
+    #[allow(clippy::explicit_auto_deref)]
+    let stored: &'static [&'static str] = *map.entry(TypeId::of::<S>()).or_insert(paths);
+    stored
+}

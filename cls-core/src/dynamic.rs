@@ -121,7 +121,7 @@ pub(crate) fn parse(path: &str) -> Result<Vec<&str>, Problem> {
 pub(crate) fn resolve<'a>(
     root: &'a dyn DynStore,
     segments: &[&str],
-    all_paths: &'static [&'static str],
+    all_paths: fn() -> &'static [&'static str],
 ) -> Result<FieldRef<'a>, Problem> {
     let mut store = root;
     let mut field = None::<FieldRef<'a>>;
@@ -133,7 +133,7 @@ pub(crate) fn resolve<'a>(
         }
         let found = store
             .dyn_field(segment)
-            .ok_or_else(|| unknown(store, &segments[..=index], all_paths))?;
+            .ok_or_else(|| unknown(store, &segments[..=index], all_paths()))?;
         field = Some(found);
     }
     Ok(field.expect("a parsed path has at least one segment"))

@@ -143,8 +143,9 @@ impl fmt::Display for ClsError {
             ),
             ClsErrorKind::ReadWhileUpdating => write!(
                 f,
-                "the `{store}` context was read from inside `Cls::update`, which is changing \
-                 it; read what you need before calling `update`"
+                "the `{store}` context was read while it is being changed (from inside \
+                 `Cls::update`, or from a `Clone` of the store made for a copy-on-write); read \
+                 what you need before calling `update`"
             ),
             ClsErrorKind::WriteWhileReading => write!(
                 f,

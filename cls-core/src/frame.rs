@@ -42,6 +42,8 @@ pub(crate) struct StoreVTable {
     carry: unsafe fn(NonNull<()>) -> NonNull<()>,
     /// Moves an inline store (not in an `Arc`) into a new `Arc`.
     promote: unsafe fn(NonNull<()>) -> NonNull<()>,
+    /// A new `Arc` of a copy of the store, `#[cls(local)]` fields reset when the flag is set.
+    copy: unsafe fn(NonNull<()>, bool) -> NonNull<()>,
 }
 
 struct VTableOf<S>(PhantomData<S>);
@@ -53,6 +55,7 @@ impl<S: ClsStore> VTableOf<S> {
         release: release::<S>,
         carry: carry::<S>,
         promote: promote::<S>,
+        copy: copy::<S>,
     };
 }
 
@@ -71,15 +74,26 @@ unsafe fn release<S>(ptr: NonNull<()>) {
 unsafe fn carry<S: ClsStore>(ptr: NonNull<()>) -> NonNull<()> {
     if S::__has_local() {
         // SAFETY: see above; the caller holds a read borrow, so nobody mutates the store.
-        let store = unsafe { &*ptr.as_ptr().cast::<S>() };
-        let mut copy = store.clone();
-        copy.__reset_local();
-        into_erased(Arc::new(copy))
+        unsafe { copy::<S>(ptr, true) }
     } else {
         // SAFETY: see above.
         unsafe { increment::<S>(ptr) };
         ptr
     }
+}
+
+/// # Safety
+///
+/// `ptr` names an initialized `S` (in an `Arc` or inline) that the caller keeps writers away
+/// from (a read borrow).
+unsafe fn copy<S: ClsStore>(ptr: NonNull<()>, reset_local: bool) -> NonNull<()> {
+    // SAFETY: see above.
+    let store = unsafe { &*ptr.as_ptr().cast::<S>() };
+    let mut copy = store.clone();
+    if reset_local {
+        copy.__reset_local();
+    }
+    into_erased(Arc::new(copy))
 }
 
 unsafe fn promote<S>(ptr: NonNull<()>) -> NonNull<()> {
@@ -222,10 +236,22 @@ impl Frame {
         // Sharing only adds a strong count, unless `carry` copies the store (then the read
         // borrow keeps writers out during the copy); either way a store half-changed by
         // `update` must not be shared.
-        let _read = BorrowGuard::read(self)?;
+        let read = BorrowGuard::read(self)?;
         if self.inline.get() {
-            // SAFETY: the store is inline and initialized; from now on the frame owns it
-            // through the new `Arc`, and the caller no longer drops it.
+            if read.state != 0 {
+                // A `with` closure holds a reference into the inline store, so it cannot
+                // move: the sharer gets its own copy, which copy-on-write makes equivalent.
+                // SAFETY: the store is inline and initialized, and only read here.
+                let ptr = unsafe { (self.vtable.copy)(self.store.get(), carry) };
+                return Ok(ErasedStore {
+                    type_id: self.type_id,
+                    ptr,
+                    vtable: self.vtable,
+                });
+            }
+            // SAFETY: the store is inline and initialized, and no reference into it is held
+            // (no other reader); from now on the frame owns it through the new `Arc`, and the
+            // caller no longer drops it.
             self.store
                 .set(unsafe { (self.vtable.promote)(self.store.get()) });
             self.inline.set(false);
@@ -341,12 +367,13 @@ pub(crate) fn read<S: ClsStore, R>(f: impl FnOnce(&S) -> R) -> Result<R, ClsErro
 #[inline]
 pub(crate) fn write<S: ClsStore, R>(f: impl FnOnce(&mut S) -> R) -> Result<R, ClsError> {
     let frame = find_or_err::<S>()?;
+    // Declared before the guard so that, on a panic in `f`, the guard is released first and
+    // the old store's destructor runs with no borrow held, as on return.
+    let mut released = None;
     let write = BorrowGuard::write(frame)?;
-    let released = if frame.unique.get() {
-        None
-    } else {
-        make_unique::<S>(frame)
-    };
+    if !frame.unique.get() {
+        released = make_unique::<S>(frame);
+    }
     // SAFETY: the store is now owned by this frame alone and the write borrow keeps every
     // other access out until `f` returns.
     let result = f(unsafe { &mut *frame.store.get().as_ptr().cast::<S>() });
@@ -361,12 +388,14 @@ fn make_unique<S: ClsStore>(frame: &Frame) -> Option<Arc<S>> {
     // SAFETY: the frame owns a strong count of an `Arc<S>`; `ManuallyDrop` keeps it owned.
     let mut arc =
         ManuallyDrop::new(unsafe { Arc::from_raw(frame.store.get().as_ptr().cast::<S>()) });
-    frame.unique.set(true);
     if Arc::get_mut(&mut arc).is_some() {
+        frame.unique.set(true);
         return None;
     }
+    // If `clone` panics, the frame still holds the shared store and is still marked shared.
     let copy = Arc::new(S::clone(&arc));
     frame.store.set(into_erased(copy));
+    frame.unique.set(true);
     Some(ManuallyDrop::into_inner(arc))
 }
 

@@ -57,7 +57,7 @@ impl<S: ClsStore> Cls<S> {
     pub fn get_json(&self, path: &str) -> Result<Value, ClsError> {
         let segments = dynamic::parse(path).map_err(|p| self.problem(p))?;
         frame::read::<S, _>(|store| {
-            let field = dynamic::resolve(store, &segments, S::paths())?;
+            let field = dynamic::resolve(store, &segments, S::paths)?;
             let json = field
                 .json
                 .ok_or_else(|| dynamic::no_json_form(path, &field))?;
@@ -116,7 +116,7 @@ impl<S: ClsStore> Cls<S> {
         // Check the path before taking the store for writing, so that a bad path never
         // copies a shared store.
         frame::read::<S, _>(|store| {
-            let field = dynamic::resolve(store, &segments, S::paths())?;
+            let field = dynamic::resolve(store, &segments, S::paths)?;
             field
                 .json
                 .map(|_| ())

@@ -86,7 +86,7 @@
 //! A read is a thread-local load, a type check and a field read: no lock, no reference
 //! count, no allocation. Entering a context is one pointer swap per poll, however many store
 //! types are active. Carrying contexts into a spawned task adds one reference count per
-//! store type. Figures, measured against tokio's `task_local!`, are in the README.
+//! store type (a store with `#[cls(local)]` fields is copied instead, those fields reset). Figures, measured against tokio's `task_local!`, are in the README.
 
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 

@@ -54,8 +54,13 @@ pub trait ClsStore: Clone + Send + Sync + 'static + crate::dynamic::DynStore {
     /// Every dotted path of the store, in declaration order, nested stores expanded and
     /// `Terminal` fields as leaves: `["request_id", "user", "user.id", "user.name", "db"]`.
     ///
-    /// Segments are the fields' names as written (raw identifiers without `r#`). A field
-    /// whose type is a generic parameter of the store is listed as a leaf.
+    /// Segments are the fields' names as written (raw identifiers without `r#`).
+    ///
+    /// Whether a field is a nested store (followed by `paths`, by `#[cls(local)]` resets
+    /// and by JSON paths) is decided where the struct is defined. A field whose type is a
+    /// type parameter of the store is followed only when the struct bounds the parameter
+    /// by `ClsStore` (`struct Wrap<T: ClsStore>`); otherwise it is a leaf there, and its own
+    /// `#[cls(local)]` fields are carried. Typed paths (`path!`) follow it either way.
     ///
     /// # Examples
     ///

@@ -80,9 +80,14 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
         let ty = field.ty;
         match &field.attrs.local {
             // Spanned on the attribute, so a field type without `Default` is reported there.
-            Some(local) => quote_spanned! {local.span().resolved_at(ty.span())=>
-                ::cls_core::__private::reset_local::<#ty>(&mut self.#member);
-            },
+            Some(local) => {
+                // Only the function is spanned (so that a type without `Default` is reported on
+                // the field); `self` keeps the derive's own hygiene.
+                let reset = quote_spanned! {local.span().resolved_at(ty.span())=>
+                    ::cls_core::__private::reset_local::<#ty>
+                };
+                quote!(#reset(&mut self.#member);)
+            }
             None => quote! {
                 (&::cls_core::__private::Probe::<#ty>::NEW).nested_reset_local(&mut self.#member);
             },
@@ -264,11 +269,23 @@ fn paths_fn(store: &Store<'_>) -> TokenStream {
         let ty = field.ty;
         quote!((#key, (&::cls_core::__private::Probe::<#ty>::NEW).nested_paths()))
     });
-    quote! {
-        fn paths() -> &'static [&'static str] {
-            static PATHS: ::cls_core::__private::OnceLock<::std::vec::Vec<&'static str>> =
-                ::cls_core::__private::OnceLock::new();
-            PATHS.get_or_init(|| ::cls_core::__private::expand_paths(&[#(#entries),*]))
+    if store.input.generics.type_params().next().is_none() {
+        quote! {
+            fn paths() -> &'static [&'static str] {
+                static PATHS: ::cls_core::__private::OnceLock<::std::vec::Vec<&'static str>> =
+                    ::cls_core::__private::OnceLock::new();
+                PATHS.get_or_init(|| ::cls_core::__private::expand_paths(&[#(#entries),*]))
+            }
+        }
+    } else {
+        // A `static` in a generic impl is one item for every instantiation, and the paths
+        // of `Wrap<A>` and `Wrap<B>` differ: they are kept per type instead.
+        quote! {
+            fn paths() -> &'static [&'static str] {
+                ::cls_core::__private::paths_of::<Self>(|| {
+                    ::cls_core::__private::expand_paths(&[#(#entries),*])
+                })
+            }
         }
     }
 }

@@ -1,0 +1,127 @@
+//! Scenarios found in review, each once a way for safe code to corrupt a store or to see a
+//! wrong result; kept so they stay fixed.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use cls_core::{path, Cls, ClsStore};
+
+/// A field with interior mutability: a bitwise move of the store while a reference into it
+/// is held would let the two copies share (and both free) the vector.
+#[derive(Debug, Default)]
+struct Log(Mutex<Vec<u64>>);
+
+impl Clone for Log {
+    fn clone(&self) -> Self {
+        Log(Mutex::new(self.0.lock().unwrap().clone()))
+    }
+}
+
+#[derive(ClsStore, Clone, Debug, Default)]
+struct Logged {
+    log: Log,
+}
+
+const LOGGED: Cls<Logged> = Cls::new();
+
+#[test]
+fn sharing_a_sync_store_from_inside_with_copies_it_instead_of_moving_it() {
+    let store = Logged {
+        log: Log(Mutex::new(vec![1])),
+    };
+    LOGGED.run_with_sync(store, || {
+        LOGGED.with::<path!(log), _>(|log| {
+            let snapshot = cls_core::snapshot();
+            *log.0.lock().unwrap() = vec![2, 3];
+            let seen = snapshot
+                .run_sync(|| LOGGED.with::<path!(log), _>(|log| log.0.lock().unwrap().clone()));
+            assert_eq!(seen, [1], "the snapshot has the store as it was");
+        });
+        let now = LOGGED.with::<path!(log), _>(|log| log.0.lock().unwrap().clone());
+        assert_eq!(now, [2, 3], "the context kept writing its own store");
+    });
+}
+
+static ARMED: AtomicBool = AtomicBool::new(false);
+
+/// Panics in `clone` once armed.
+#[derive(Debug, Default)]
+struct Flaky;
+
+impl Clone for Flaky {
+    fn clone(&self) -> Self {
+        assert!(!ARMED.swap(false, Ordering::SeqCst), "clone failed");
+        Flaky
+    }
+}
+
+#[derive(ClsStore, Clone, Debug, Default)]
+struct Fragile {
+    n: u64,
+    flaky: Flaky,
+}
+
+const FRAGILE: Cls<Fragile> = Cls::new();
+
+#[test]
+fn a_clone_that_panics_during_copy_on_write_leaves_the_store_shared() {
+    FRAGILE.run_sync(|| {
+        let snapshot = cls_core::snapshot();
+        ARMED.store(true, Ordering::SeqCst);
+        let failed = panic::catch_unwind(AssertUnwindSafe(|| FRAGILE.set::<path!(n)>(1)));
+        assert!(failed.is_err());
+        // The next write copies again instead of writing into the store the snapshot holds.
+        FRAGILE.set::<path!(n)>(2);
+        assert_eq!(FRAGILE.get::<path!(n)>(), 2);
+        assert_eq!(snapshot.run_sync(|| FRAGILE.get::<path!(n)>()), 0);
+    });
+}
+
+#[derive(ClsStore, Clone, Default)]
+struct A {
+    a: u8,
+}
+
+#[derive(ClsStore, Clone, Default)]
+struct B {
+    b: u8,
+}
+
+#[derive(ClsStore, Clone, Default)]
+struct Wrap<T: ClsStore + Default> {
+    inner: T,
+}
+
+#[test]
+fn paths_of_a_generic_store_are_kept_per_instantiation() {
+    assert_eq!(Wrap::<A>::paths(), ["inner", "inner.a"]);
+    assert_eq!(Wrap::<B>::paths(), ["inner", "inner.b"]);
+    assert_eq!(Wrap::<A>::paths(), ["inner", "inner.a"]);
+}
+
+/// A store declared by a `macro_rules!`, with a `#[cls(local)]` field of a `$ty` type: the
+/// derive's generated `self` must keep its own hygiene.
+macro_rules! store_with_local {
+    ($name:ident, $local:ty) => {
+        #[derive(ClsStore, Clone, Default)]
+        struct $name {
+            id: u64,
+            #[cls(local)]
+            tx: $local,
+        }
+    };
+}
+
+store_with_local!(MacroStore, Option<u32>);
+
+const MACRO: Cls<MacroStore> = Cls::new();
+
+#[test]
+fn a_store_declared_by_a_macro_resets_its_local_fields_when_carried() {
+    let store = MacroStore { id: 1, tx: Some(9) };
+    let carried = MACRO.run_with_sync(store, || {
+        cls_core::snapshot().run_sync(|| (MACRO.get::<path!(id)>(), MACRO.get::<path!(tx)>()))
+    });
+    assert_eq!(carried, (1, None));
+}
