@@ -367,20 +367,29 @@ pub(crate) fn read<S: ClsStore, R>(f: impl FnOnce(&S) -> R) -> Result<R, ClsErro
 #[inline]
 pub(crate) fn write<S: ClsStore, R>(f: impl FnOnce(&mut S) -> R) -> Result<R, ClsError> {
     let frame = find_or_err::<S>()?;
-    // Declared before the guard so that, on a panic in `f`, the guard is released first and
-    // the old store's destructor runs with no borrow held, as on return.
-    let mut released = None;
-    let write = BorrowGuard::write(frame)?;
-    if !frame.unique.get() {
-        released = make_unique::<S>(frame);
+    // A loop, since the old store's destructor (user code, run by `unshare`) may share the
+    // store again.
+    while !frame.unique.get() {
+        unshare::<S>(frame)?;
     }
-    // SAFETY: the store is now owned by this frame alone and the write borrow keeps every
-    // other access out until `f` returns.
+    let write = BorrowGuard::write(frame)?;
+    // SAFETY: the store is owned by this frame alone and the write borrow keeps every other
+    // access out until `f` returns.
     let result = f(unsafe { &mut *frame.store.get().as_ptr().cast::<S>() });
     drop(write);
-    // The old store's last owner may be this frame; its destructor runs with no borrow held.
-    drop(released);
     Ok(result)
+}
+
+/// Gives the frame a store of its own (copy-on-write). The old store's count is given back
+/// after the borrow is released, so that its destructor, if this was its last owner, may use
+/// the context.
+#[cold]
+fn unshare<S: ClsStore>(frame: &Frame) -> Result<(), ClsError> {
+    let write = BorrowGuard::write(frame)?;
+    let released = make_unique::<S>(frame);
+    drop(write);
+    drop(released);
+    Ok(())
 }
 
 #[cold]
