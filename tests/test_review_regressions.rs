@@ -125,3 +125,64 @@ fn a_store_declared_by_a_macro_resets_its_local_fields_when_carried() {
     });
     assert_eq!(carried, (1, None));
 }
+
+#[derive(ClsStore, Clone, Debug, Default)]
+struct Job {
+    step: u32,
+    name: String,
+}
+
+const JOB: Cls<Job> = Cls::new();
+
+/// A task spawned with one store type builds its frame anew for each poll: what one poll
+/// writes (copy-on-write, `enter_with`) must still be there in the next.
+async fn writes_survive_across_polls() {
+    let parent = Job {
+        step: 1,
+        name: "parent".to_owned(),
+    };
+    JOB.run_with(parent, async {
+        let task = cls_core::spawn(async {
+            JOB.set::<path!(step)>(2);
+            tokio::task::yield_now().await;
+            assert_eq!(JOB.get::<path!(step)>(), 2);
+            JOB.enter_with(Job {
+                step: 3,
+                name: "entered".to_owned(),
+            });
+            tokio::task::yield_now().await;
+            JOB.update::<path!(step), _>(|step| *step += 1);
+            tokio::task::yield_now().await;
+            (JOB.get::<path!(step)>(), JOB.get::<path!(name)>())
+        });
+        assert_eq!(task.await.unwrap(), (4, "entered".to_owned()));
+        assert_eq!(JOB.get::<path!(step)>(), 1);
+        assert_eq!(JOB.get::<path!(name)>(), "parent");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_spawned_task_keeps_its_writes_across_polls_current_thread() {
+    writes_survive_across_polls().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spawned_task_keeps_its_writes_across_polls_multi_thread() {
+    writes_survive_across_polls().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_spawned_task_that_panics_after_a_write_leaves_the_parent_untouched() {
+    JOB.run_with(Job::default(), async {
+        let task = cls_core::spawn(async {
+            JOB.set::<path!(step)>(9);
+            tokio::task::yield_now().await;
+            panic!("the job failed");
+        });
+        assert!(task.await.unwrap_err().is_panic());
+        assert_eq!(JOB.get::<path!(step)>(), 0);
+    })
+    .await;
+    JOB.assert_inactive();
+}

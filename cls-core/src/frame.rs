@@ -33,6 +33,7 @@ thread_local! {
 /// The operations a frame needs on its store without knowing its type.
 pub(crate) struct StoreVTable {
     pub(crate) type_name: fn() -> &'static str,
+    type_id: fn() -> TypeId,
     /// Adds one strong count to the `Arc<S>` behind the pointer.
     increment: unsafe fn(NonNull<()>),
     /// Gives back one strong count.
@@ -51,6 +52,7 @@ struct VTableOf<S>(PhantomData<S>);
 impl<S: ClsStore> VTableOf<S> {
     const VTABLE: StoreVTable = StoreVTable {
         type_name: crate::error::store_name::<S>,
+        type_id: TypeId::of::<S>,
         increment: increment::<S>,
         release: release::<S>,
         carry: carry::<S>,
@@ -528,6 +530,15 @@ impl Frames {
         }
     }
 
+    /// Installs `frame` alone (no parent) until the returned guard is dropped.
+    #[inline]
+    fn enter_one(frame: &Frame) -> Entered<'_> {
+        CURRENT.with(|current| Entered {
+            previous: current.replace(frame),
+            _frames: PhantomData,
+        })
+    }
+
     /// Installs these frames on this thread until the returned guard is dropped.
     #[inline]
     pub(crate) fn enter(&self) -> Entered<'_> {
@@ -570,5 +581,70 @@ impl Drop for Entered<'_> {
     #[inline]
     fn drop(&mut self) {
         CURRENT.with(|current| current.set(self.previous));
+    }
+}
+
+/// One carried store, kept as small as a pointer pair so that a spawned task grows by 16
+/// bytes, not by a whole frame: a tiny task that grows past a size class of the allocator
+/// costs more than everything else `spawn` adds. Its frame is built on the stack for each
+/// poll, and what the poll changed (a copy-on-write, an `enter_with`) is kept after it.
+pub(crate) struct CarriedStore {
+    /// Owns one strong count of an `Arc<S>`.
+    ptr: NonNull<()>,
+    vtable: &'static StoreVTable,
+}
+
+// SAFETY: an `Arc<S>` with `S: ClsStore` (`Send + Sync`); only used through `&mut self`.
+unsafe impl Send for CarriedStore {}
+
+impl CarriedStore {
+    pub(crate) fn new(store: ErasedStore) -> Self {
+        let (_, ptr, vtable) = store.into_raw();
+        Self { ptr, vtable }
+    }
+
+    /// Calls `f` with this store installed as the only context on this thread.
+    #[inline]
+    pub(crate) fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        // The frame borrows the strong count for the call; `KeepChanges` hands it (or the
+        // store it was replaced by) back on return or panic.
+        let frame = ManuallyDrop::new(Frame {
+            parent: Cell::new(ptr::null()),
+            type_id: (self.vtable.type_id)(),
+            vtable: self.vtable,
+            store: Cell::new(self.ptr),
+            borrow: Cell::new(0),
+            // Not kept between polls (it would cost the task a word): the first write of a
+            // poll checks the reference count instead.
+            unique: Cell::new(false),
+            inline: Cell::new(false),
+        });
+        let keep = KeepChanges {
+            carried: self,
+            frame: &frame,
+        };
+        let _entered = Frames::enter_one(keep.frame);
+        f()
+    }
+}
+
+impl Drop for CarriedStore {
+    fn drop(&mut self) {
+        // SAFETY: the carried store owns one strong count and gives it back once.
+        unsafe { (self.vtable.release)(self.ptr) }
+    }
+}
+
+/// Copies the frame's store (replaced by a copy-on-write or `enter_with`) back into the
+/// carried store.
+struct KeepChanges<'a> {
+    carried: &'a mut CarriedStore,
+    frame: &'a Frame,
+}
+
+impl Drop for KeepChanges<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.carried.ptr = self.frame.store.get();
     }
 }
