@@ -37,7 +37,19 @@ pub struct ClsError {
     problem: Option<Box<Problem>>,
 }
 
-/// The kind of a [`ClsError`].
+/// The kind of a [`ClsError`]: what to match on, where the message is for people.
+///
+/// # Examples
+///
+/// ```
+/// # use cls_core::{path, Cls, ClsErrorKind, ClsStore};
+/// # #[derive(ClsStore, Clone, Default)] struct AppStore { n: u32 }
+/// # const CLS: Cls<AppStore> = Cls::new();
+/// let kind = CLS.run_sync(|| {
+///     CLS.with::<path!(n), _>(|_| CLS.try_set::<path!(n)>(1).unwrap_err().kind())
+/// });
+/// assert_eq!(kind, ClsErrorKind::WriteWhileReading);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ClsErrorKind {
@@ -103,12 +115,31 @@ impl ClsError {
     }
 
     /// What went wrong.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, Cls, ClsErrorKind, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { n: u32 }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// let err = CLS.try_get::<path!(n)>().unwrap_err();
+    /// assert_eq!(err.kind(), ClsErrorKind::NoContext);
+    /// ```
     #[must_use]
     pub fn kind(&self) -> ClsErrorKind {
         self.kind
     }
 
-    /// The name of the store type, without its module path (`"AppStore"`).
+    /// The name of the store type, as its definition spells it (`"AppStore"`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { n: u32 }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// assert_eq!(CLS.try_get::<path!(n)>().unwrap_err().store(), "AppStore");
+    /// ```
     #[must_use]
     pub fn store(&self) -> &'static str {
         self.store
@@ -116,6 +147,17 @@ impl ClsError {
 
     /// For an error about a path given as a string (`get_json`, `set_json`): the dotted path
     /// where the problem is, such as `"user.idd"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default, serde::Serialize, serde::Deserialize)]
+    /// # struct AppStore { tenant: String }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// let err = CLS.run_sync(|| CLS.get_json("tenantt").unwrap_err());
+    /// assert_eq!(err.path(), Some("tenantt"));
+    /// ```
     #[must_use]
     pub fn path(&self) -> Option<&str> {
         self.problem.as_deref().map(|problem| problem.path.as_str())

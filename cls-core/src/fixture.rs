@@ -306,7 +306,17 @@ mod json {
         message: String,
     }
 
-    /// The kind of a [`FixtureError`].
+    /// The kind of a [`FixtureError`]: what to match on, where the message is for people.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{ClsStore, Fixture, FixtureErrorKind};
+    /// # #[derive(ClsStore, Clone, Default, serde::Serialize, serde::Deserialize)]
+    /// # struct AppStore { tenant: String }
+    /// let err = Fixture::<AppStore>::from_json_str("{").unwrap_err();
+    /// assert_eq!(err.kind(), FixtureErrorKind::Syntax);
+    /// ```
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
     #[non_exhaustive]
     pub enum FixtureErrorKind {
@@ -359,24 +369,66 @@ mod json {
         }
 
         /// What went wrong.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// # use cls_core::{ClsStore, Fixture, FixtureErrorKind};
+        /// # #[derive(ClsStore, Clone, Default, serde::Serialize, serde::Deserialize)]
+        /// # struct AppStore { tenant: String }
+        /// let err = Fixture::<AppStore>::from_json_str("[1]").unwrap_err();
+        /// assert_eq!(err.kind(), FixtureErrorKind::InvalidValue);
+        /// ```
         #[must_use]
         pub fn kind(&self) -> FixtureErrorKind {
             self.kind
         }
 
         /// The dotted path of the field at fault, if the problem is with a field.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// # use cls_core::{ClsStore, Fixture, FixtureErrorKind};
+        /// # #[derive(ClsStore, Clone, Default, serde::Serialize, serde::Deserialize)]
+        /// # struct AppStore { tenant: String }
+        /// let err = Fixture::<AppStore>::from_json_str(r#"{"tenant": 1}"#).unwrap_err();
+        /// assert_eq!(err.path(), Some("tenant"));
+        /// ```
         #[must_use]
         pub fn path(&self) -> Option<&str> {
             self.path.as_deref()
         }
 
         /// The fixture file, for errors from [`Fixture::from_file`].
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// # use cls_core::{ClsStore, Fixture, FixtureErrorKind};
+        /// # #[derive(ClsStore, Clone, Default, serde::Serialize, serde::Deserialize)]
+        /// # struct AppStore { tenant: String }
+        /// let err = Fixture::<AppStore>::from_file("missing.json").unwrap_err();
+        /// assert_eq!(err.kind(), FixtureErrorKind::Io);
+        /// assert_eq!(err.file(), Some(std::path::Path::new("missing.json")));
+        /// ```
         #[must_use]
         pub fn file(&self) -> Option<&Path> {
             self.file.as_deref()
         }
 
         /// The line and column (from 1) of a syntax error.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// # use cls_core::{ClsStore, Fixture, FixtureErrorKind};
+        /// # #[derive(ClsStore, Clone, Default, serde::Serialize, serde::Deserialize)]
+        /// # struct AppStore { tenant: String }
+        /// let err = Fixture::<AppStore>::from_json_str("{\n  \"tenant\" \"x\"\n}").unwrap_err();
+        /// assert_eq!(err.kind(), FixtureErrorKind::Syntax);
+        /// assert_eq!(err.line_column(), Some((2, 12)));
+        /// ```
         #[must_use]
         pub fn line_column(&self) -> Option<(usize, usize)> {
             self.location

@@ -52,10 +52,31 @@ pub trait Resolve<P> {
     /// The type of the value the path names.
     type Value;
 
-    /// The value the path names.
+    /// The value the path names, in a store you hold (no context involved).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, ClsStore, Resolve};
+    /// # #[derive(ClsStore, Clone, Default)] struct User { id: u64 }
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { user: User }
+    /// let store = AppStore { user: User { id: 7 } };
+    /// assert_eq!(*Resolve::<path!(user.id)>::resolve(&store), 7);
+    /// ```
     fn resolve(&self) -> &Self::Value;
 
-    /// The value the path names, mutably.
+    /// The value the path names, mutably, in a store you hold.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, ClsStore, Resolve};
+    /// # #[derive(ClsStore, Clone, Default)] struct User { id: u64 }
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { user: User }
+    /// let mut store = AppStore::default();
+    /// *Resolve::<path!(user.id)>::resolve_mut(&mut store) = 7;
+    /// assert_eq!(store.user.id, 7);
+    /// ```
     fn resolve_mut(&mut self) -> &mut Self::Value;
 }
 
