@@ -186,3 +186,61 @@ async fn a_spawned_task_that_panics_after_a_write_leaves_the_parent_untouched() 
     .await;
     JOB.assert_inactive();
 }
+
+static TX_CLONES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A transaction handle that counts its clones: carried work must never clone it.
+#[derive(Debug, Default)]
+struct TxHandle(Option<u32>);
+
+impl Clone for TxHandle {
+    fn clone(&self) -> Self {
+        TX_CLONES.fetch_add(1, Ordering::SeqCst);
+        TxHandle(self.0)
+    }
+}
+
+#[derive(ClsStore, Clone, Debug, Default)]
+struct WithTx {
+    request_id: String,
+    #[cls(local)]
+    tx: TxHandle,
+}
+
+const WITH_TX: Cls<WithTx> = Cls::new();
+
+#[tokio::test(flavor = "current_thread")]
+async fn carrying_a_store_never_clones_its_local_fields() {
+    let store = WithTx {
+        request_id: "req-1".to_owned(),
+        tx: TxHandle(Some(7)),
+    };
+    WITH_TX
+        .run_with(store, async {
+            let before = TX_CLONES.load(Ordering::SeqCst);
+            let seen = cls_core::spawn(async {
+                (
+                    WITH_TX.get::<path!(request_id)>(),
+                    WITH_TX.with::<path!(tx), _>(|tx| tx.0),
+                )
+            })
+            .await
+            .unwrap();
+            assert_eq!(seen, ("req-1".to_owned(), None));
+            let snapshot = cls_core::snapshot();
+            assert_eq!(
+                snapshot.run_sync(|| WITH_TX.with::<path!(tx), _>(|tx| tx.0)),
+                None
+            );
+            let bound = cls_core::bind(async { WITH_TX.with::<path!(tx), _>(|tx| tx.0) });
+            assert_eq!(bound.await, None);
+            assert_eq!(
+                TX_CLONES.load(Ordering::SeqCst),
+                before,
+                "a local field was cloned"
+            );
+            // The context itself still has it.
+            assert_eq!(WITH_TX.with::<path!(tx), _>(|tx| tx.0), Some(7));
+        })
+        .await;
+}

@@ -24,6 +24,7 @@ pub trait NestedStore<T> {
     fn nested_paths(&self) -> Option<&'static [&'static str]>;
     fn as_store<'a>(&self, value: &'a T) -> Option<&'a dyn DynStore>;
     fn as_store_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn DynStore>;
+    fn carry_clone(&self, value: &T) -> T;
 }
 
 impl<T: ClsStore> NestedStore<T> for Probe<T> {
@@ -48,6 +49,10 @@ impl<T: ClsStore> NestedStore<T> for Probe<T> {
     fn as_store_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn DynStore> {
         Some(value)
     }
+
+    fn carry_clone(&self, value: &T) -> T {
+        value.__carry_clone()
+    }
 }
 
 /// Chosen for fields of any other type: leaves.
@@ -57,6 +62,9 @@ pub trait LeafField<T> {
     fn nested_paths(&self) -> Option<&'static [&'static str]>;
     fn as_store<'a>(&self, value: &'a T) -> Option<&'a dyn DynStore>;
     fn as_store_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn DynStore>;
+    fn carry_clone(&self, value: &T) -> T
+    where
+        T: Clone;
 }
 
 impl<T> LeafField<T> for &Probe<T> {
@@ -78,6 +86,13 @@ impl<T> LeafField<T> for &Probe<T> {
 
     fn as_store_mut<'a>(&self, _: &'a mut T) -> Option<&'a mut dyn DynStore> {
         None
+    }
+
+    fn carry_clone(&self, value: &T) -> T
+    where
+        T: Clone,
+    {
+        value.clone()
     }
 }
 
@@ -126,10 +141,10 @@ pub trait LocalField: Default {}
 
 impl<T: Default> LocalField for T {}
 
-/// Resets a `#[cls(local)]` field to its `Default`.
+/// What a `#[cls(local)]` field is in work that the store is carried into.
 #[inline]
-pub fn reset_local<T: LocalField>(field: &mut T) {
-    *field = T::default();
+pub fn local_default<T: LocalField>() -> T {
+    T::default()
 }
 
 pub use crate::dynamic::{expand_paths, DynStore, FieldRef, JsonLeaf};

@@ -91,10 +91,11 @@ unsafe fn carry<S: ClsStore>(ptr: NonNull<()>) -> NonNull<()> {
 unsafe fn copy<S: ClsStore>(ptr: NonNull<()>, reset_local: bool) -> NonNull<()> {
     // SAFETY: see above.
     let store = unsafe { &*ptr.as_ptr().cast::<S>() };
-    let mut copy = store.clone();
-    if reset_local {
-        copy.__reset_local();
-    }
+    let copy = if reset_local {
+        store.__carry_clone()
+    } else {
+        store.clone()
+    };
     into_erased(Arc::new(copy))
 }
 

@@ -116,6 +116,11 @@ pub trait ClsStore: Clone + Send + Sync + 'static + crate::dynamic::DynStore {
     /// Resets every `#[cls(local)]` field, here and in nested stores, to its `Default`.
     #[doc(hidden)]
     fn __reset_local(&mut self);
+
+    /// The store as it crosses into other work: a copy whose `#[cls(local)]` fields are
+    /// `Default`. Where the struct has local fields of its own, they are never cloned.
+    #[doc(hidden)]
+    fn __carry_clone(&self) -> Self;
 }
 
 /// An opaque leaf of a store: a path can name a `Terminal` field but never go inside it.

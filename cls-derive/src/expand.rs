@@ -81,12 +81,8 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
         match &field.attrs.local {
             // Spanned on the attribute, so a field type without `Default` is reported there.
             Some(local) => {
-                // Only the function is spanned (so that a type without `Default` is reported on
-                // the field); `self` keeps the derive's own hygiene.
-                let reset = quote_spanned! {local.span().resolved_at(ty.span())=>
-                    ::cls_core::__private::reset_local::<#ty>
-                };
-                quote!(#reset(&mut self.#member);)
+                let default = local_default(local, ty);
+                quote!(self.#member = #default();)
             }
             None => quote! {
                 (&::cls_core::__private::Probe::<#ty>::NEW).nested_reset_local(&mut self.#member);
@@ -94,6 +90,7 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
         }
     });
 
+    let carry_clone = carry_clone_body(store);
     let dynamic = dynamic_impl(store);
     let paths = paths_fn(store);
 
@@ -132,6 +129,9 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
                 #[inline]
                 fn __reset_local(&mut self) {
                     #(#reset)*
+                }
+                fn __carry_clone(&self) -> Self {
+                    #carry_clone
                 }
             }
         };
@@ -335,4 +335,37 @@ fn mentions_type_param(ty: &syn::Type, generics: &syn::Generics) -> bool {
     }
     let params: Vec<&Ident> = generics.type_params().map(|p| &p.ident).collect();
     !params.is_empty() && walk(quote!(#ty), &params)
+}
+
+/// `ClsStore::__carry_clone`: field by field, local fields built with `Default` and never
+/// cloned, when the struct has local fields of its own; otherwise a clone with the local
+/// fields of nested stores reset.
+fn carry_clone_body(store: &Store<'_>) -> TokenStream {
+    if store.fields.iter().all(|f| f.attrs.local.is_none()) {
+        return quote! {
+            let mut copy = ::core::clone::Clone::clone(self);
+            ::cls_core::__private::ClsStore::__reset_local(&mut copy);
+            copy
+        };
+    }
+    let fields = store.fields.iter().map(|field| {
+        let member = field.ident;
+        let ty = field.ty;
+        if let Some(local) = &field.attrs.local {
+            let default = local_default(local, ty);
+            quote!(#member: #default())
+        } else {
+            quote!(#member: (&::cls_core::__private::Probe::<#ty>::NEW).carry_clone(&self.#member))
+        }
+    });
+    quote!(Self { #(#fields),* })
+}
+
+/// `local_default::<Ty>`, spanned on the field's type so that a type without `Default` is
+/// reported there, once (both uses carry the same span, so rustc reports one error). `self`
+/// and the call's parentheses keep the derive's own hygiene.
+fn local_default(local: &syn::Path, ty: &syn::Type) -> TokenStream {
+    quote_spanned! {local.span().resolved_at(ty.span())=>
+        ::cls_core::__private::local_default::<#ty>
+    }
 }
