@@ -244,3 +244,125 @@ async fn carrying_a_store_never_clones_its_local_fields() {
         })
         .await;
 }
+
+/// A store with a hand-written `Clone` and a field that is not `Clone`: it must still
+/// derive, and carried work still sees its local field reset.
+#[derive(ClsStore, Default)]
+struct Stats {
+    hits: std::sync::atomic::AtomicU64,
+    #[cls(local)]
+    tx: Option<u8>,
+}
+
+impl Clone for Stats {
+    fn clone(&self) -> Self {
+        Stats {
+            hits: std::sync::atomic::AtomicU64::new(self.hits.load(Ordering::SeqCst)),
+            tx: self.tx,
+        }
+    }
+}
+
+const STATS: Cls<Stats> = Cls::new();
+
+#[test]
+fn a_store_with_a_hand_written_clone_and_a_non_clone_field_is_carried() {
+    let store = Stats {
+        hits: std::sync::atomic::AtomicU64::new(3),
+        tx: Some(1),
+    };
+    let seen = STATS.run_with_sync(store, || {
+        cls_core::snapshot().run_sync(|| {
+            (
+                STATS.with::<path!(hits), _>(|h| h.load(Ordering::SeqCst)),
+                STATS.get::<path!(tx)>(),
+            )
+        })
+    });
+    assert_eq!(seen, (3, None));
+}
+
+/// The local field sits in a nested store; the outer store has none of its own.
+#[derive(ClsStore, Clone, Debug, Default)]
+struct Outer {
+    id: u32,
+    inner: WithTx,
+}
+
+const OUTER: Cls<Outer> = Cls::new();
+
+#[test]
+fn carrying_never_clones_a_local_field_of_a_nested_store() {
+    let store = Outer {
+        id: 5,
+        inner: WithTx {
+            request_id: "req-9".to_owned(),
+            tx: TxHandle(Some(7)),
+        },
+    };
+    OUTER.run_with_sync(store, || {
+        let before = TX_CLONES.load(Ordering::SeqCst);
+        let seen = cls_core::snapshot().run_sync(|| {
+            (
+                OUTER.get::<path!(id)>(),
+                OUTER.get::<path!(inner.request_id)>(),
+                OUTER.with::<path!(inner.tx), _>(|tx| tx.0),
+            )
+        });
+        assert_eq!(seen, (5, "req-9".to_owned(), None));
+        assert_eq!(
+            TX_CLONES.load(Ordering::SeqCst),
+            before,
+            "a local field was cloned"
+        );
+    });
+}
+
+static RESHARES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Shares its context again when dropped: a write must still copy the store once (an
+/// earlier version copied again for as long as the destructor kept sharing).
+#[derive(Debug, Default)]
+struct Resharing;
+
+impl Clone for Resharing {
+    fn clone(&self) -> Self {
+        RESHARES.fetch_add(1, Ordering::SeqCst);
+        // Lets go of the snapshot that shared the store, so that the write's old store is
+        // dropped, and its destructor shares the new one again.
+        drop(KEPT.with(|kept| kept.borrow_mut().take()));
+        Resharing
+    }
+}
+
+thread_local! {
+    static KEPT: std::cell::RefCell<Option<cls_core::Snapshot>> = const { std::cell::RefCell::new(None) };
+}
+
+impl Drop for Resharing {
+    fn drop(&mut self) {
+        if RESHARE_CLS.is_active() {
+            KEPT.with(|kept| *kept.borrow_mut() = Some(cls_core::snapshot()));
+        }
+    }
+}
+
+#[derive(ClsStore, Clone, Debug, Default)]
+struct Reshared {
+    n: u32,
+    r: Resharing,
+}
+
+const RESHARE_CLS: Cls<Reshared> = Cls::new();
+
+#[test]
+fn a_write_copies_a_shared_store_once_even_if_a_destructor_shares_it_again() {
+    RESHARE_CLS.run_sync(|| {
+        KEPT.with(|kept| *kept.borrow_mut() = Some(cls_core::snapshot()));
+        let before = RESHARES.load(Ordering::SeqCst);
+        RESHARE_CLS.set::<path!(n)>(1);
+        assert_eq!(RESHARES.load(Ordering::SeqCst) - before, 1);
+        assert_eq!(RESHARE_CLS.get::<path!(n)>(), 1);
+    });
+    KEPT.with(|kept| kept.borrow_mut().take());
+}

@@ -24,7 +24,6 @@ pub trait NestedStore<T> {
     fn nested_paths(&self) -> Option<&'static [&'static str]>;
     fn as_store<'a>(&self, value: &'a T) -> Option<&'a dyn DynStore>;
     fn as_store_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn DynStore>;
-    fn carry_clone(&self, value: &T) -> T;
 }
 
 impl<T: ClsStore> NestedStore<T> for Probe<T> {
@@ -49,10 +48,6 @@ impl<T: ClsStore> NestedStore<T> for Probe<T> {
     fn as_store_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn DynStore> {
         Some(value)
     }
-
-    fn carry_clone(&self, value: &T) -> T {
-        value.__carry_clone()
-    }
 }
 
 /// Chosen for fields of any other type: leaves.
@@ -62,9 +57,6 @@ pub trait LeafField<T> {
     fn nested_paths(&self) -> Option<&'static [&'static str]>;
     fn as_store<'a>(&self, value: &'a T) -> Option<&'a dyn DynStore>;
     fn as_store_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn DynStore>;
-    fn carry_clone(&self, value: &T) -> T
-    where
-        T: Clone;
 }
 
 impl<T> LeafField<T> for &Probe<T> {
@@ -86,13 +78,6 @@ impl<T> LeafField<T> for &Probe<T> {
 
     fn as_store_mut<'a>(&self, _: &'a mut T) -> Option<&'a mut dyn DynStore> {
         None
-    }
-
-    fn carry_clone(&self, value: &T) -> T
-    where
-        T: Clone,
-    {
-        value.clone()
     }
 }
 
@@ -172,4 +157,66 @@ pub fn paths_of<S: 'static>(expand: impl FnOnce() -> Vec<&'static str>) -> &'sta
     #[allow(clippy::explicit_auto_deref)]
     let stored: &'static [&'static str] = *map.entry(TypeId::of::<S>()).or_insert(paths);
     stored
+}
+
+/// Whether every field of a tuple of field types (`(A, (B, ()))`) is `Clone`: chosen when
+/// it is, by autoref on `&Probe<Tuple>`.
+pub trait AllClone {
+    fn all_clone(&self) -> bool;
+}
+
+impl<T: Clone> AllClone for Probe<T> {
+    #[inline]
+    fn all_clone(&self) -> bool {
+        true
+    }
+}
+
+/// Chosen when some field type is not `Clone`.
+pub trait NotAllClone {
+    fn all_clone(&self) -> bool;
+}
+
+impl<T> NotAllClone for &Probe<T> {
+    #[inline]
+    fn all_clone(&self) -> bool {
+        false
+    }
+}
+
+/// A field's copy for carried work: a nested store's carry copy (its own `#[cls(local)]`
+/// fields never cloned) when the type is a store; called as `(&&&Probe::<T>::NEW)`.
+pub trait CarryStore<T> {
+    fn carry_field(&self, value: &T) -> T;
+}
+
+impl<T: ClsStore> CarryStore<T> for &&Probe<T> {
+    #[inline]
+    fn carry_field(&self, value: &T) -> T {
+        value.__carry_clone()
+    }
+}
+
+/// A field's copy for carried work: its clone, for a `Clone` leaf.
+pub trait CarryClone<T> {
+    fn carry_field(&self, value: &T) -> T;
+}
+
+impl<T: Clone> CarryClone<T> for &Probe<T> {
+    #[inline]
+    fn carry_field(&self, value: &T) -> T {
+        value.clone()
+    }
+}
+
+/// A field that is neither: never called, since the field-wise copy is only used when every
+/// field is `Clone` (see [`AllClone`]).
+pub trait CarryNone<T> {
+    fn carry_field(&self, value: &T) -> T;
+}
+
+impl<T> CarryNone<T> for Probe<T> {
+    fn carry_field(&self, _: &T) -> T {
+        unreachable!("the field-wise carry copy runs only when every field is `Clone`")
+    }
 }

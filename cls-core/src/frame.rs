@@ -370,29 +370,41 @@ pub(crate) fn read<S: ClsStore, R>(f: impl FnOnce(&S) -> R) -> Result<R, ClsErro
 #[inline]
 pub(crate) fn write<S: ClsStore, R>(f: impl FnOnce(&mut S) -> R) -> Result<R, ClsError> {
     let frame = find_or_err::<S>()?;
-    // A loop, since the old store's destructor (user code, run by `unshare`) may share the
-    // store again.
-    while !frame.unique.get() {
-        unshare::<S>(frame)?;
-    }
     let write = BorrowGuard::write(frame)?;
+    let released = if frame.unique.get() {
+        None
+    } else {
+        make_unique::<S>(frame).map(|old| Released {
+            frame,
+            old: ManuallyDrop::new(old),
+        })
+    };
     // SAFETY: the store is owned by this frame alone and the write borrow keeps every other
     // access out until `f` returns.
     let result = f(unsafe { &mut *frame.store.get().as_ptr().cast::<S>() });
     drop(write);
+    drop(released);
     Ok(result)
 }
 
-/// Gives the frame a store of its own (copy-on-write). The old store's count is given back
-/// after the borrow is released, so that its destructor, if this was its last owner, may use
-/// the context.
-#[cold]
-fn unshare<S: ClsStore>(frame: &Frame) -> Result<(), ClsError> {
-    let write = BorrowGuard::write(frame)?;
-    let released = make_unique::<S>(frame);
-    drop(write);
-    drop(released);
-    Ok(())
+/// The old store's count after a copy-on-write, given back when dropped, with the frame's
+/// store free while it is: if this was the old store's last owner, its destructor may use
+/// the context. On a panic in the write, this is dropped before the write borrow is released,
+/// hence the explicit release here. Out of line, so the write path carries no `Arc` drop code.
+struct Released<'a, S> {
+    frame: &'a Frame,
+    old: ManuallyDrop<Arc<S>>,
+}
+
+impl<S> Drop for Released<'_, S> {
+    #[cold]
+    #[inline(never)]
+    fn drop(&mut self) {
+        let state = self.frame.borrow.replace(0);
+        // SAFETY: dropped once, here.
+        unsafe { ManuallyDrop::drop(&mut self.old) };
+        self.frame.borrow.set(state);
+    }
 }
 
 #[cold]

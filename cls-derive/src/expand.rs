@@ -98,7 +98,10 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
         #[allow(non_camel_case_types, non_snake_case)]
         const _: () = {
             #[allow(unused_imports)]
-            use ::cls_core::__private::{JsonField as _, LeafField as _, NestedStore as _, NoJson as _};
+            use ::cls_core::__private::{
+                AllClone as _, CarryClone as _, CarryNone as _, CarryStore as _, JsonField as _,
+                LeafField as _, NestedStore as _, NoJson as _, NotAllClone as _,
+            };
 
             #[doc(hidden)]
             #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
@@ -130,6 +133,7 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
                 fn __reset_local(&mut self) {
                     #(#reset)*
                 }
+                #[inline]
                 fn __carry_clone(&self) -> Self {
                     #carry_clone
                 }
@@ -337,17 +341,21 @@ fn mentions_type_param(ty: &syn::Type, generics: &syn::Generics) -> bool {
     !params.is_empty() && walk(quote!(#ty), &params)
 }
 
-/// `ClsStore::__carry_clone`: field by field, local fields built with `Default` and never
-/// cloned, when the struct has local fields of its own; otherwise a clone with the local
-/// fields of nested stores reset.
+/// `ClsStore::__carry_clone`: when every field that is not `#[cls(local)]` is `Clone` (decided
+/// at compile time), a copy field by field in which local fields, here and in nested stores,
+/// are built with `Default` and never cloned; otherwise the store's own `Clone` followed by a
+/// reset of the local fields.
 fn carry_clone_body(store: &Store<'_>) -> TokenStream {
-    if store.fields.iter().all(|f| f.attrs.local.is_none()) {
-        return quote! {
-            let mut copy = ::core::clone::Clone::clone(self);
-            ::cls_core::__private::ClsStore::__reset_local(&mut copy);
-            copy
-        };
-    }
+    let cloned: Vec<_> = store
+        .fields
+        .iter()
+        .filter(|f| f.attrs.local.is_none())
+        .map(|f| f.ty)
+        .collect();
+    let tuple = cloned
+        .iter()
+        .rev()
+        .fold(quote!(()), |rest, ty| quote!((#ty, #rest)));
     let fields = store.fields.iter().map(|field| {
         let member = field.ident;
         let ty = field.ty;
@@ -355,10 +363,18 @@ fn carry_clone_body(store: &Store<'_>) -> TokenStream {
             let default = local_default(local, ty);
             quote!(#member: #default())
         } else {
-            quote!(#member: (&::cls_core::__private::Probe::<#ty>::NEW).carry_clone(&self.#member))
+            quote!(#member: (&&&::cls_core::__private::Probe::<#ty>::NEW).carry_field(&self.#member))
         }
     });
-    quote!(Self { #(#fields),* })
+    quote! {
+        if (&::cls_core::__private::Probe::<#tuple>::NEW).all_clone() {
+            Self { #(#fields),* }
+        } else {
+            let mut copy = ::core::clone::Clone::clone(self);
+            ::cls_core::__private::ClsStore::__reset_local(&mut copy);
+            copy
+        }
+    }
 }
 
 /// `local_default::<Ty>`, spanned on the field's type so that a type without `Default` is
