@@ -12,8 +12,10 @@ use crate::scoped::{self, Scoped};
 /// Spawns `fut` on the tokio runtime, carrying the current contexts of every store type.
 ///
 /// The same as [`tokio::spawn`], except that the task starts inside a copy of every active
-/// context (one reference count per store type, copy-on-write after that; a store with
-/// `#[cls(local)]` fields is cloned now, those fields reset to `Default`). The task sees
+/// context (one reference count per store type, copy-on-write after that). A store with
+/// `#[cls(local)]` fields is copied now instead: field by field when its other fields are
+/// `Clone`, the local fields (here and in nested stores) built with `Default` and never
+/// cloned; otherwise with its own `Clone`, then those fields reset. The task sees
 /// the stores as they are now: later writes of the caller are not seen by the task, and the
 /// task's writes never reach the caller. Fields marked `#[cls(local)]` are not carried: the
 /// task sees their `Default`.
