@@ -905,45 +905,41 @@ fn json(h: &mut Harness) {
             })
         })
         .case("cls SMALL_JSON.get_json(\"user.id\")", |n| {
-            SMALL_JSON.run_with_sync(small_json(), || {
-                let start = Instant::now();
-                for _ in 0..n {
-                    black_box(SMALL_JSON.get_json(black_box("user.id")).ok());
-                }
-                start.elapsed()
-            })
+            SMALL_JSON.run_with_sync(small_json(), || time_json_op(n, get_user_id(SMALL_JSON)))
         })
         .case("cls BIG_JSON.get_json(\"user.id\")", |n| {
-            BIG_JSON.run_with_sync(big_json(), || {
-                let start = Instant::now();
-                for _ in 0..n {
-                    black_box(BIG_JSON.get_json(black_box("user.id")).ok());
-                }
-                start.elapsed()
-            })
+            BIG_JSON.run_with_sync(big_json(), || time_json_op(n, get_user_id(BIG_JSON)))
         })
         .case("cls SMALL_JSON.set_json(\"user.id\", v), unshared", |n| {
-            SMALL_JSON.run_with_sync(small_json(), || {
-                let start = Instant::now();
-                for i in 0..n {
-                    let value = serde_json::Value::from(black_box(i));
-                    black_box(SMALL_JSON.set_json(black_box("user.id"), value).ok());
-                }
-                start.elapsed()
-            })
+            SMALL_JSON.run_with_sync(small_json(), || time_json_op(n, set_user_id(SMALL_JSON)))
         })
         .case("cls BIG_JSON.set_json(\"user.id\", v), unshared", |n| {
-            BIG_JSON.run_with_sync(big_json(), || {
-                let start = Instant::now();
-                for i in 0..n {
-                    let value = serde_json::Value::from(black_box(i));
-                    black_box(BIG_JSON.set_json(black_box("user.id"), value).ok());
-                }
-                start.elapsed()
-            })
+            BIG_JSON.run_with_sync(big_json(), || time_json_op(n, set_user_id(BIG_JSON)))
         })
         .target("get_json with a 1,000-element vector / without", Term::Case(2), Term::Case(1), 1.25)
         .target("get_json / typed get", Term::Case(2), Term::Case(0), 100.0)
         .target("set_json with a 1,000-element vector / without", Term::Case(4), Term::Case(3), 1.25),
     );
+}
+
+/// Times `n` calls of `op(i)` inside the current context.
+fn time_json_op(n: u64, mut op: impl FnMut(u64)) -> Duration {
+    let start = Instant::now();
+    for i in 0..n {
+        op(i);
+    }
+    start.elapsed()
+}
+
+fn get_user_id<S: ClsStore>(cls: Cls<S>) -> impl FnMut(u64) {
+    move |_| {
+        black_box(cls.get_json(black_box("user.id")).ok());
+    }
+}
+
+fn set_user_id<S: ClsStore>(cls: Cls<S>) -> impl FnMut(u64) {
+    move |i| {
+        let value = serde_json::Value::from(black_box(i));
+        black_box(cls.set_json(black_box("user.id"), value).ok());
+    }
 }
