@@ -132,7 +132,7 @@ pub fn local_default<T: LocalField>() -> T {
     T::default()
 }
 
-pub use crate::dynamic::{expand_paths, DynStore, FieldRef, JsonLeaf};
+pub use crate::string_path::{expand_paths, DynStore, FieldRef, JsonLeaf};
 pub use std::sync::OnceLock;
 
 /// `ClsStore::paths` of a generic store: computed once per instantiation, kept by `TypeId`.

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::dynamic::{Problem, ProblemKind};
+use crate::string_path::{Problem, ProblemKind};
 use crate::store::ClsStore;
 
 /// What went wrong when reaching a context; returned by the `try_*` methods of

@@ -139,7 +139,7 @@ mod json {
     use serde_json::Value;
 
     use super::Fixture;
-    use crate::dynamic::{Problem, ProblemKind};
+    use crate::string_path::{Problem, ProblemKind};
     use crate::json::{describe, overlay, parse_strict};
     use crate::store::ClsStore;
 

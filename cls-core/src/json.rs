@@ -7,7 +7,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::cls::Cls;
-use crate::dynamic::{self, DynStore, Problem, ProblemKind};
+use crate::string_path::{self, DynStore, Problem, ProblemKind};
 use crate::error::ClsError;
 use crate::frame;
 use crate::store::ClsStore;
@@ -55,12 +55,12 @@ impl<S: ClsStore> Cls<S> {
     /// });
     /// ```
     pub fn get_json(&self, path: &str) -> Result<Value, ClsError> {
-        let segments = dynamic::parse(path).map_err(|p| self.problem(p))?;
+        let segments = string_path::parse(path).map_err(|p| self.problem(p))?;
         frame::read::<S, _>(|store| {
-            let field = dynamic::resolve(store, &segments, S::paths)?;
+            let field = string_path::resolve(store, &segments, S::paths)?;
             let json = field
                 .json
-                .ok_or_else(|| dynamic::no_json_form(path, &field))?;
+                .ok_or_else(|| string_path::no_json_form(path, &field))?;
             json.to_json()
                 .map_err(|err| invalid_value(path, &err, None))
         })?
@@ -112,20 +112,20 @@ impl<S: ClsStore> Cls<S> {
     /// });
     /// ```
     pub fn set_json(&self, path: &str, value: Value) -> Result<(), ClsError> {
-        let segments = dynamic::parse(path).map_err(|p| self.problem(p))?;
+        let segments = string_path::parse(path).map_err(|p| self.problem(p))?;
         // Check the path before taking the store for writing, so that a bad path never
         // copies a shared store.
         frame::read::<S, _>(|store| {
-            let field = dynamic::resolve(store, &segments, S::paths)?;
+            let field = string_path::resolve(store, &segments, S::paths)?;
             field
                 .json
                 .map(|_| ())
-                .ok_or_else(|| dynamic::no_json_form(path, &field))
+                .ok_or_else(|| string_path::no_json_form(path, &field))
         })?
         .map_err(|p| self.problem(p))?;
         let last = segments[segments.len() - 1];
         frame::write::<S, _>(|store| {
-            let parent = dynamic::resolve_parent_mut(store, &segments);
+            let parent = string_path::resolve_parent_mut(store, &segments);
             let leaf = parent
                 .dyn_json_mut(last)
                 .flatten()
@@ -142,7 +142,7 @@ impl<S: ClsStore> Cls<S> {
 
 /// Deserializes `value` into `leaf`; on error `leaf` is unchanged.
 fn set_leaf(
-    leaf: &mut dyn crate::dynamic::JsonLeaf,
+    leaf: &mut dyn crate::string_path::JsonLeaf,
     value: Value,
     path: &str,
 ) -> Result<(), Problem> {
@@ -250,7 +250,7 @@ pub(crate) fn overlay(
             // and all.
             let mut walked: Vec<&str> = prefix.split('.').filter(|s| !s.is_empty()).collect();
             walked.push(&key);
-            return Err(dynamic::unknown(store, &walked, all_paths));
+            return Err(string_path::unknown(store, &walked, all_paths));
         };
         if field.store.is_some() {
             if let Value::Object(inner) = value {
@@ -263,7 +263,7 @@ pub(crate) fn overlay(
             }
         }
         if field.json.is_none() {
-            return Err(dynamic::no_json_form(&path, &field));
+            return Err(string_path::no_json_form(&path, &field));
         }
         let leaf = store
             .dyn_json_mut(&key)

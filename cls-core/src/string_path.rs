@@ -1,5 +1,7 @@
-//! Paths given as strings at run time (`"user.id"`): the derived field access by name, and
-//! the problems a path or a value can have, each naming the dotted path where it is.
+//! Paths given as strings at run time (`"user.id"`), where `path!(user.id)` is the typed
+//! form: the derived access to a store's fields by name, the parsing and walking of a
+//! dotted path (used by `Cls::get_json`, `Cls::set_json` and JSON fixtures), and the
+//! problems a path or a value can have, each naming the dotted path where it is.
 
 // Paths as strings are read and written as JSON: without the `serde` feature only the
 // derived access by name is used (by `ClsStore::paths`), not the walking and its errors.
