@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use crate::string_path::{Problem, ProblemKind};
 use crate::store::ClsStore;
+use crate::string_path::Problem;
 
 /// What went wrong when reaching a context; returned by the `try_*` methods of
 /// [`Cls`](crate::Cls), and the message of the panic raised by the methods without `try_`.
@@ -88,15 +88,8 @@ impl ClsError {
 
     #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     pub(crate) fn path_problem(store: &'static str, problem: Problem) -> Self {
-        let kind = match problem.kind {
-            ProblemKind::MalformedPath => ClsErrorKind::MalformedPath,
-            ProblemKind::UnknownField => ClsErrorKind::UnknownField,
-            ProblemKind::PastLeaf => ClsErrorKind::PathPastLeaf,
-            ProblemKind::NoJsonForm => ClsErrorKind::NoJsonForm,
-            ProblemKind::InvalidValue => ClsErrorKind::InvalidValue,
-        };
         Self {
-            kind,
+            kind: problem.kind,
             store,
             problem: Some(Box::new(problem)),
         }

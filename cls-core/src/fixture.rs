@@ -139,9 +139,10 @@ mod json {
     use serde_json::Value;
 
     use super::Fixture;
-    use crate::string_path::{Problem, ProblemKind};
+    use crate::error::ClsErrorKind;
     use crate::json::{describe, overlay, parse_strict};
     use crate::store::ClsStore;
+    use crate::string_path::Problem;
 
     impl<S: ClsStore + Default> Fixture<S> {
         /// A fixture from a partial store in JSON, laid over `S::default()`.
@@ -189,7 +190,7 @@ mod json {
         pub fn from_json(value: Value) -> Result<Self, FixtureError> {
             let Value::Object(object) = value else {
                 return Err(FixtureError::new(Problem::new(
-                    ProblemKind::InvalidValue,
+                    ClsErrorKind::InvalidValue,
                     "",
                     format!(
                         "a fixture is a JSON object of fields, found {}",
@@ -335,11 +336,14 @@ mod json {
     impl FixtureError {
         fn new(problem: Problem) -> Self {
             let kind = match problem.kind {
-                ProblemKind::UnknownField | ProblemKind::PastLeaf | ProblemKind::MalformedPath => {
-                    FixtureErrorKind::UnknownField
-                }
-                ProblemKind::NoJsonForm => FixtureErrorKind::NoJsonForm,
-                ProblemKind::InvalidValue => FixtureErrorKind::InvalidValue,
+                ClsErrorKind::UnknownField
+                | ClsErrorKind::PathPastLeaf
+                | ClsErrorKind::MalformedPath => FixtureErrorKind::UnknownField,
+                ClsErrorKind::NoJsonForm => FixtureErrorKind::NoJsonForm,
+                ClsErrorKind::InvalidValue => FixtureErrorKind::InvalidValue,
+                // A problem is only ever of a path or a value; the kinds about reaching a
+                // context are made by `ClsError` alone.
+                other => unreachable!("a path or value problem of kind {other:?}"),
             };
             let path = (!problem.path.is_empty()).then(|| problem.path.clone());
             Self {

@@ -7,10 +7,10 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::cls::Cls;
-use crate::string_path::{self, DynStore, Problem, ProblemKind};
-use crate::error::ClsError;
+use crate::error::{ClsError, ClsErrorKind};
 use crate::frame;
 use crate::store::ClsStore;
+use crate::string_path::{self, DynStore, Problem};
 
 impl<S: ClsStore> Cls<S> {
     /// The value at a dotted path given as a string, as JSON.
@@ -163,7 +163,7 @@ pub(crate) fn invalid_value(path: &str, err: &serde_json::Error, found: Option<&
         let found = found.map_or_else(|| reword_found(found_text), describe);
         format!("expected {}, found {found}", reword_expected(expected))
     });
-    Problem::new(ProblemKind::InvalidValue, path, message)
+    Problem::new(ClsErrorKind::InvalidValue, path, message)
 }
 
 /// `invalid type: string "seven", expected u64` as (`string "seven"`, `u64`).

@@ -9,6 +9,8 @@
 
 use std::fmt;
 
+use crate::error::ClsErrorKind;
+
 /// A store's fields reached by name; implemented by `#[derive(ClsStore)]`.
 pub trait DynStore {
     /// The struct's name, for messages.
@@ -91,7 +93,7 @@ pub fn expand_paths(
 pub(crate) fn parse(path: &str) -> Result<Vec<&str>, Problem> {
     if path.is_empty() {
         return Err(Problem::new(
-            ProblemKind::MalformedPath,
+            ClsErrorKind::MalformedPath,
             path,
             "the path is empty; name a field, such as `user.id`".to_owned(),
         ));
@@ -110,7 +112,7 @@ pub(crate) fn parse(path: &str) -> Result<Vec<&str>, Problem> {
                 format!("`{segment}`, which is not a field name")
             };
             return Err(Problem::new(
-                ProblemKind::MalformedPath,
+                ClsErrorKind::MalformedPath,
                 path,
                 format!("segment {} of the path is {what}", index + 1),
             ));
@@ -181,14 +183,14 @@ pub(crate) fn unknown(
             }
         }
     }
-    Problem::new(ProblemKind::UnknownField, &path, message)
+    Problem::new(ClsErrorKind::UnknownField, &path, message)
 }
 
 fn past_leaf(walked: &[&str], ty: &str) -> Problem {
     let path = walked.join(".");
     let leaf = walked[..walked.len() - 1].join(".");
     Problem::new(
-        ProblemKind::PastLeaf,
+        ClsErrorKind::PathPastLeaf,
         &path,
         format!("`{leaf}` is a leaf of type `{ty}`: a path cannot continue past it"),
     )
@@ -211,7 +213,7 @@ pub(crate) fn no_json_form(path: &str, field: &FieldRef<'_>) -> Problem {
         )
     };
     Problem {
-        kind: ProblemKind::NoJsonForm,
+        kind: ClsErrorKind::NoJsonForm,
         path: path.to_owned(),
         message,
         whole: true,
@@ -249,7 +251,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// What is wrong with a path or a value, and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Problem {
-    pub(crate) kind: ProblemKind,
+    /// One of the path and value kinds: `MalformedPath`, `UnknownField`, `PathPastLeaf`,
+    /// `NoJsonForm` or `InvalidValue`.
+    pub(crate) kind: ClsErrorKind,
     /// The dotted path where it is (empty for the root).
     pub(crate) path: String,
     pub(crate) message: String,
@@ -257,17 +261,8 @@ pub(crate) struct Problem {
     pub(crate) whole: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ProblemKind {
-    MalformedPath,
-    UnknownField,
-    PastLeaf,
-    NoJsonForm,
-    InvalidValue,
-}
-
 impl Problem {
-    pub(crate) fn new(kind: ProblemKind, path: &str, message: String) -> Self {
+    pub(crate) fn new(kind: ClsErrorKind, path: &str, message: String) -> Self {
         Self {
             kind,
             path: path.to_owned(),
@@ -281,7 +276,7 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.whole || self.path.is_empty() {
             f.write_str(&self.message)
-        } else if self.kind == ProblemKind::UnknownField {
+        } else if self.kind == ClsErrorKind::UnknownField {
             write!(f, "unknown field `{}`: {}", self.path, self.message)
         } else {
             write!(f, "`{}`: {}", self.path, self.message)
