@@ -88,7 +88,7 @@
 //! types are active. Carrying contexts into a spawned task adds one reference count per
 //! store type (a store with `#[cls(local)]` fields is copied instead, those fields reset). Figures, measured against tokio's `task_local!`, are in the README.
 
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cls;
 mod error;
