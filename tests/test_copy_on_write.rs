@@ -7,11 +7,13 @@
 #[macro_use]
 mod common;
 
+use std::cell::RefCell;
 use std::future::pending;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cls_core::path;
+use cls_core::{path, Cls, ClsStore, Snapshot};
 use common::{app, tx_store, AppStore, CLS, TX};
 use tokio::sync::{oneshot, Barrier};
 use tokio::task::yield_now;
@@ -413,4 +415,91 @@ fn writes_in_run_sync_never_reach_the_enclosing_context() {
         assert_eq!(view(), ("outer".to_owned(), 1, 1));
     });
     assert!(!CLS.is_active());
+}
+
+// --- Stores whose fields act when copied or dropped ---------------------------------------
+
+/// A field with interior mutability: a bitwise move of the store while a reference into it
+/// is held would let the two copies share (and both free) the vector.
+#[derive(Debug, Default)]
+struct Log(Mutex<Vec<u64>>);
+
+impl Clone for Log {
+    fn clone(&self) -> Self {
+        Log(Mutex::new(self.0.lock().unwrap().clone()))
+    }
+}
+
+#[derive(ClsStore, Clone, Debug, Default)]
+struct Logged {
+    log: Log,
+}
+
+const LOGGED: Cls<Logged> = Cls::new();
+
+#[test]
+fn a_snapshot_taken_inside_with_keeps_the_store_as_it_was_while_the_context_writes_on() {
+    let store = Logged {
+        log: Log(Mutex::new(vec![1])),
+    };
+    LOGGED.run_with_sync(store, || {
+        LOGGED.with::<path!(log), _>(|log| {
+            let snapshot = cls_core::snapshot();
+            *log.0.lock().unwrap() = vec![2, 3];
+            let seen = snapshot
+                .run_sync(|| LOGGED.with::<path!(log), _>(|log| log.0.lock().unwrap().clone()));
+            assert_eq!(seen, [1], "the snapshot has the store as it was");
+        });
+        let now = LOGGED.with::<path!(log), _>(|log| log.0.lock().unwrap().clone());
+        assert_eq!(now, [2, 3], "the context kept writing its own store");
+    });
+}
+
+static RESHARES: AtomicUsize = AtomicUsize::new(0);
+
+/// Shares its context again when dropped: a write must still copy the store once (an
+/// earlier version copied again for as long as the destructor kept sharing).
+#[derive(Debug, Default)]
+struct Resharing;
+
+impl Clone for Resharing {
+    fn clone(&self) -> Self {
+        RESHARES.fetch_add(1, Ordering::SeqCst);
+        // Lets go of the snapshot that shared the store, so that the write's old store is
+        // dropped, and its destructor shares the new one again.
+        drop(KEPT.with(|kept| kept.borrow_mut().take()));
+        Resharing
+    }
+}
+
+thread_local! {
+    static KEPT: RefCell<Option<Snapshot>> = const { RefCell::new(None) };
+}
+
+impl Drop for Resharing {
+    fn drop(&mut self) {
+        if RESHARE_CLS.is_active() {
+            KEPT.with(|kept| *kept.borrow_mut() = Some(cls_core::snapshot()));
+        }
+    }
+}
+
+#[derive(ClsStore, Clone, Debug, Default)]
+struct Reshared {
+    n: u32,
+    r: Resharing,
+}
+
+const RESHARE_CLS: Cls<Reshared> = Cls::new();
+
+#[test]
+fn a_write_copies_a_shared_store_once_even_if_a_destructor_shares_it_again() {
+    RESHARE_CLS.run_sync(|| {
+        KEPT.with(|kept| *kept.borrow_mut() = Some(cls_core::snapshot()));
+        let before = RESHARES.load(Ordering::SeqCst);
+        RESHARE_CLS.set::<path!(n)>(1);
+        assert_eq!(RESHARES.load(Ordering::SeqCst) - before, 1);
+        assert_eq!(RESHARE_CLS.get::<path!(n)>(), 1);
+    });
+    KEPT.with(|kept| kept.borrow_mut().take());
 }

@@ -282,6 +282,30 @@ fn paths_is_computed_once_and_returns_the_same_slice() {
     assert!(std::ptr::eq(AppStore::paths(), AppStore::paths()));
 }
 
+/// Two stores to instantiate [`Wrap`] with.
+#[derive(ClsStore, Clone, Default)]
+struct A {
+    a: u8,
+}
+
+#[derive(ClsStore, Clone, Default)]
+struct B {
+    b: u8,
+}
+
+/// A generic store whose field is a store: its paths depend on the instantiation.
+#[derive(ClsStore, Clone, Default)]
+struct Wrap<T: ClsStore + Default> {
+    inner: T,
+}
+
+#[test]
+fn paths_of_a_generic_store_are_kept_per_instantiation() {
+    assert_eq!(Wrap::<A>::paths(), ["inner", "inner.a"]);
+    assert_eq!(Wrap::<B>::paths(), ["inner", "inner.b"]);
+    assert_eq!(Wrap::<A>::paths(), ["inner", "inner.a"]);
+}
+
 // --- from_json ---------------------------------------------------------------------------
 
 #[test]

@@ -8,11 +8,12 @@ mod common;
 use std::future::{pending, Future};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use cls_core::path;
+use cls_core::{path, Cls, ClsStore};
 use common::{app, panic_message, panic_of, trace, CLS, TRACE};
 use tokio::sync::oneshot;
 use tokio::task::yield_now;
@@ -306,4 +307,39 @@ fn a_context_future_dropped_mid_await_restores_the_previous_state_when_polled_by
         assert_eq!(view(), ("outer".to_owned(), 1));
     });
     assert_eq!(seen_by_destructors(&seen), [Ok("inner".to_owned())]);
+}
+
+static ARMED: AtomicBool = AtomicBool::new(false);
+
+/// Panics in `clone` once armed.
+#[derive(Debug, Default)]
+struct Flaky;
+
+impl Clone for Flaky {
+    fn clone(&self) -> Self {
+        assert!(!ARMED.swap(false, Ordering::SeqCst), "clone failed");
+        Flaky
+    }
+}
+
+#[derive(ClsStore, Clone, Debug, Default)]
+struct Fragile {
+    n: u64,
+    flaky: Flaky,
+}
+
+const FRAGILE: Cls<Fragile> = Cls::new();
+
+#[test]
+fn a_clone_that_panics_during_a_write_leaves_the_store_shared_and_the_snapshot_untouched() {
+    FRAGILE.run_sync(|| {
+        let snapshot = cls_core::snapshot();
+        ARMED.store(true, Ordering::SeqCst);
+        let failed = panic::catch_unwind(AssertUnwindSafe(|| FRAGILE.set::<path!(n)>(1)));
+        assert!(failed.is_err());
+        // The next write copies again instead of writing into the store the snapshot holds.
+        FRAGILE.set::<path!(n)>(2);
+        assert_eq!(FRAGILE.get::<path!(n)>(), 2);
+        assert_eq!(snapshot.run_sync(|| FRAGILE.get::<path!(n)>()), 0);
+    });
 }

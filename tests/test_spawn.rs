@@ -8,8 +8,9 @@ mod common;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use cls_core::{path, Cls, Scoped, Snapshot};
+use cls_core::{path, Cls, ClsStore, Scoped, Snapshot};
 use common::{app, trace, tx_store, AppStore, TraceStore, TxStore, CLS, TRACE, TX};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{yield_now, JoinSet, LocalSet};
@@ -390,4 +391,218 @@ fn cls_handle_is_copy_send_and_sync() {
     assert_copy_send_sync::<Cls<TxStore>>();
     assert_copy_send_sync::<Cls<TraceStore>>();
     assert_eq!(std::mem::size_of::<Cls<AppStore>>(), 0);
+}
+
+// --- A spawned task's own writes -----------------------------------------------------------
+
+#[derive(ClsStore, Clone, Debug, Default)]
+struct Job {
+    step: u32,
+    name: String,
+}
+
+const JOB: Cls<Job> = Cls::new();
+
+on_both_runtimes! {
+    /// A task spawned with one store type builds its frame anew for each poll: what one poll
+    /// writes (copy-on-write, `enter_with`) must still be there in the next.
+    async fn writes_in_a_spawned_task_are_kept_from_one_poll_to_the_next() {
+        let parent = Job {
+            step: 1,
+            name: "parent".to_owned(),
+        };
+        JOB.run_with(parent, async {
+            let task = cls_core::spawn(async {
+                JOB.set::<path!(step)>(2);
+                yield_now().await;
+                assert_eq!(JOB.get::<path!(step)>(), 2);
+                JOB.enter_with(Job {
+                    step: 3,
+                    name: "entered".to_owned(),
+                });
+                yield_now().await;
+                JOB.update::<path!(step), _>(|step| *step += 1);
+                yield_now().await;
+                (JOB.get::<path!(step)>(), JOB.get::<path!(name)>())
+            });
+            assert_eq!(task.await.unwrap(), (4, "entered".to_owned()));
+            assert_eq!(JOB.get::<path!(step)>(), 1);
+            assert_eq!(JOB.get::<path!(name)>(), "parent");
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_write_in_a_spawned_task_that_then_panics_never_reaches_the_parent() {
+    JOB.run_with(Job::default(), async {
+        let task = cls_core::spawn(async {
+            JOB.set::<path!(step)>(9);
+            yield_now().await;
+            panic!("the job failed");
+        });
+        assert!(task.await.unwrap_err().is_panic());
+        assert_eq!(JOB.get::<path!(step)>(), 0);
+    })
+    .await;
+    JOB.assert_inactive();
+}
+
+// --- Local fields are reset, never cloned -----------------------------------------------------
+
+/// A store declared by a `macro_rules!`, with a `#[cls(local)]` field of a `$ty` type: the
+/// derive's generated `self` must keep its own hygiene.
+macro_rules! store_with_local {
+    ($name:ident, $local:ty) => {
+        #[derive(ClsStore, Clone, Default)]
+        struct $name {
+            id: u64,
+            #[cls(local)]
+            tx: $local,
+        }
+    };
+}
+
+store_with_local!(MacroStore, Option<u32>);
+
+const MACRO: Cls<MacroStore> = Cls::new();
+
+#[test]
+fn a_store_declared_by_a_macro_resets_its_local_fields_when_carried() {
+    let store = MacroStore { id: 1, tx: Some(9) };
+    let carried = MACRO.run_with_sync(store, || {
+        cls_core::snapshot().run_sync(|| (MACRO.get::<path!(id)>(), MACRO.get::<path!(tx)>()))
+    });
+    assert_eq!(carried, (1, None));
+}
+
+static TX_CLONES: AtomicUsize = AtomicUsize::new(0);
+
+/// A transaction handle that counts its clones: carried work must never clone it.
+#[derive(Debug, Default)]
+struct TxHandle(Option<u32>);
+
+impl Clone for TxHandle {
+    fn clone(&self) -> Self {
+        TX_CLONES.fetch_add(1, Ordering::SeqCst);
+        TxHandle(self.0)
+    }
+}
+
+#[derive(ClsStore, Clone, Debug, Default)]
+struct WithTx {
+    request_id: String,
+    #[cls(local)]
+    tx: TxHandle,
+}
+
+const WITH_TX: Cls<WithTx> = Cls::new();
+
+#[tokio::test(flavor = "current_thread")]
+async fn carrying_a_store_never_clones_its_local_fields() {
+    let store = WithTx {
+        request_id: "req-1".to_owned(),
+        tx: TxHandle(Some(7)),
+    };
+    WITH_TX
+        .run_with(store, async {
+            let before = TX_CLONES.load(Ordering::SeqCst);
+            let seen = cls_core::spawn(async {
+                (
+                    WITH_TX.get::<path!(request_id)>(),
+                    WITH_TX.with::<path!(tx), _>(|tx| tx.0),
+                )
+            })
+            .await
+            .unwrap();
+            assert_eq!(seen, ("req-1".to_owned(), None));
+            let snapshot = cls_core::snapshot();
+            assert_eq!(
+                snapshot.run_sync(|| WITH_TX.with::<path!(tx), _>(|tx| tx.0)),
+                None
+            );
+            let bound = cls_core::bind(async { WITH_TX.with::<path!(tx), _>(|tx| tx.0) });
+            assert_eq!(bound.await, None);
+            assert_eq!(
+                TX_CLONES.load(Ordering::SeqCst),
+                before,
+                "a local field was cloned"
+            );
+            // The context itself still has it.
+            assert_eq!(WITH_TX.with::<path!(tx), _>(|tx| tx.0), Some(7));
+        })
+        .await;
+}
+
+/// The local field sits in a nested store; the outer store has none of its own.
+#[derive(ClsStore, Clone, Debug, Default)]
+struct Outer {
+    id: u32,
+    inner: WithTx,
+}
+
+const OUTER: Cls<Outer> = Cls::new();
+
+#[test]
+fn carrying_never_clones_a_local_field_of_a_nested_store() {
+    let store = Outer {
+        id: 5,
+        inner: WithTx {
+            request_id: "req-9".to_owned(),
+            tx: TxHandle(Some(7)),
+        },
+    };
+    OUTER.run_with_sync(store, || {
+        let before = TX_CLONES.load(Ordering::SeqCst);
+        let seen = cls_core::snapshot().run_sync(|| {
+            (
+                OUTER.get::<path!(id)>(),
+                OUTER.get::<path!(inner.request_id)>(),
+                OUTER.with::<path!(inner.tx), _>(|tx| tx.0),
+            )
+        });
+        assert_eq!(seen, (5, "req-9".to_owned(), None));
+        assert_eq!(
+            TX_CLONES.load(Ordering::SeqCst),
+            before,
+            "a local field was cloned"
+        );
+    });
+}
+
+/// A store with a hand-written `Clone` and a field that is not `Clone`: it must still
+/// derive, and carried work still sees its local field reset.
+#[derive(ClsStore, Default)]
+struct Stats {
+    hits: AtomicU64,
+    #[cls(local)]
+    tx: Option<u8>,
+}
+
+impl Clone for Stats {
+    fn clone(&self) -> Self {
+        Stats {
+            hits: AtomicU64::new(self.hits.load(Ordering::SeqCst)),
+            tx: self.tx,
+        }
+    }
+}
+
+const STATS: Cls<Stats> = Cls::new();
+
+#[test]
+fn a_store_with_a_field_that_is_not_clone_is_carried_with_its_local_field_reset() {
+    let store = Stats {
+        hits: AtomicU64::new(3),
+        tx: Some(1),
+    };
+    let seen = STATS.run_with_sync(store, || {
+        cls_core::snapshot().run_sync(|| {
+            (
+                STATS.with::<path!(hits), _>(|h| h.load(Ordering::SeqCst)),
+                STATS.get::<path!(tx)>(),
+            )
+        })
+    });
+    assert_eq!(seen, (3, None));
 }
