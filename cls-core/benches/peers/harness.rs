@@ -1,4 +1,4 @@
-//! The measuring loop of the `peers` benchmark (its top comment says how to read the output).
+//! The measuring loop of the `peers` benchmark (`main.rs` says how to read the output).
 //!
 //! A group holds a few cases measured side by side. Each case is a routine that runs its
 //! operation `n` times and returns the time of just those `n` runs, so that setup (entering
