@@ -437,21 +437,38 @@ struct Logged {
 
 const LOGGED: Cls<Logged> = Cls::new();
 
+fn logged(entries: Vec<u64>) -> Logged {
+    Logged {
+        log: Log(Mutex::new(entries)),
+    }
+}
+
+fn read_log() -> Vec<u64> {
+    LOGGED.with::<path!(log), _>(|log| log.0.lock().unwrap().clone())
+}
+
 #[test]
 fn a_snapshot_taken_inside_with_keeps_the_store_as_it_was_while_the_context_writes_on() {
-    let store = Logged {
-        log: Log(Mutex::new(vec![1])),
-    };
-    LOGGED.run_with_sync(store, || {
+    LOGGED.run_with_sync(logged(vec![1]), || {
+        let snapshot = LOGGED.with::<path!(log), _>(|_| cls_core::snapshot());
+        LOGGED.set::<path!(log)>(Log(Mutex::new(vec![2, 3])));
+        assert_eq!(snapshot.run_sync(read_log), [1], "the snapshot has the store as it was");
+        assert_eq!(read_log(), [2, 3], "the context kept writing its own copy");
+    });
+}
+
+#[test]
+fn interior_mutability_reached_through_with_is_shared_by_every_owner_of_the_store() {
+    // Copy-on-write covers `set` and `update`. A `Mutex` reached through `with` is one
+    // mutex, as in any `Arc<Mutex<_>>`: its owners (here a snapshot) see what is written
+    // into it. The same holds for `run_with` and `run_with_sync`.
+    LOGGED.run_with_sync(logged(vec![1]), || {
         LOGGED.with::<path!(log), _>(|log| {
             let snapshot = cls_core::snapshot();
             *log.0.lock().unwrap() = vec![2, 3];
-            let seen = snapshot
-                .run_sync(|| LOGGED.with::<path!(log), _>(|log| log.0.lock().unwrap().clone()));
-            assert_eq!(seen, [1], "the snapshot has the store as it was");
+            assert_eq!(snapshot.run_sync(read_log), [2, 3]);
         });
-        let now = LOGGED.with::<path!(log), _>(|log| log.0.lock().unwrap().clone());
-        assert_eq!(now, [2, 3], "the context kept writing its own store");
+        assert_eq!(read_log(), [2, 3]);
     });
 }
 

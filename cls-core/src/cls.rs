@@ -3,14 +3,13 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::mem::ManuallyDrop;
-use std::ptr::{self, NonNull};
 use std::sync::Arc;
 
+use crate::erased::Slot;
 use crate::error::ClsError;
-use crate::frame::{self, Frame, Frames};
+use crate::frame::{self, Frame};
 use crate::path::Resolve;
-use crate::scoped::Scoped;
+use crate::scoped::{Contexts, Install, Scoped};
 use crate::store::ClsStore;
 
 /// The handle to the context of store type `S`: opens contexts and reads and writes the
@@ -96,7 +95,7 @@ impl<S: ClsStore> Cls<S> {
     /// # }
     /// ```
     pub fn run_with<F: Future>(&self, store: S, fut: F) -> Scoped<F> {
-        Scoped::new(Frames::Nested(Frame::new(Arc::new(store))), fut)
+        Scoped::new(Contexts::nested(opened(store)), fut)
     }
 
     /// Runs `fut` in a new context that starts from a copy of the current store of `S`, or
@@ -136,7 +135,7 @@ impl<S: ClsStore> Cls<S> {
     where
         S: Default,
     {
-        Scoped::new(Frames::Nested(inherited::<S>()), fut)
+        Scoped::new(Contexts::nested(inherited::<S>()), fut)
     }
 
     /// Calls `f` in a new context holding `store`, and returns its result.
@@ -155,20 +154,7 @@ impl<S: ClsStore> Cls<S> {
     /// assert_eq!(len, 4);
     /// ```
     pub fn run_with_sync<R>(&self, store: S, f: impl FnOnce() -> R) -> R {
-        // The store stays in this stack frame, not in an `Arc`, unless something shares it
-        // (a spawn, a snapshot, a nested `run`), which moves it into one: no allocation
-        // for a context that is only read and written.
-        let mut slot = ManuallyDrop::new(store);
-        let store = NonNull::from(&mut *slot);
-        // SAFETY: `slot` outlives `frames` (declared before it), is reached only through
-        // the frame while the frame lives, and is dropped by `DropInline` only if the frame
-        // still holds it inline.
-        let frames = Frames::Nested(unsafe { Frame::inline(store) });
-        let _drop_inline = DropInline {
-            store,
-            frames: &frames,
-        };
-        crate::scoped::call_in(&frames, f)
+        Contexts::nested(opened(store)).enter(f)
     }
 
     /// Calls `f` in a new context that starts from a copy of the current store of `S` (or
@@ -196,7 +182,57 @@ impl<S: ClsStore> Cls<S> {
     where
         S: Default,
     {
-        crate::scoped::call_in(&Frames::Nested(inherited::<S>()), f)
+        Contexts::nested(inherited::<S>()).enter(f)
+    }
+
+    /// Runs `fut` outside every context of `S`, keeping the contexts of other store types,
+    /// and returns a future with its output.
+    ///
+    /// Node's `AsyncLocalStorage.exit`: for work started inside a request that must not act
+    /// as part of it (a cache warm-up, a shared background job), where tokio's `task_local!`
+    /// has no counterpart. Inside, [`is_active`](Cls::is_active) is false, reads and writes
+    /// of `S` fail as they do outside any context, [`run`](Cls::run) starts from
+    /// `S::default()`, and work spawned from inside carries the other store types but not
+    /// `S`. The context of `S` is back, untouched, when `fut` completes or is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: String }
+    /// # #[derive(ClsStore, Clone, Default)] struct TraceStore { trace_id: u64 }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// # const TRACE: Cls<TraceStore> = Cls::new();
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let store = AppStore { tenant: "acme".into() };
+    /// let seen = TRACE.run_with(TraceStore { trace_id: 7 }, CLS.run_with(store, async {
+    ///     CLS.exit(async { (CLS.is_active(), TRACE.get::<path!(trace_id)>()) }).await
+    /// }));
+    /// assert_eq!(seen.await, (false, 7));
+    /// # }
+    /// ```
+    pub fn exit<F: Future>(&self, fut: F) -> Scoped<F> {
+        Scoped::new(Contexts::nested(Frame::new(Slot::hiding::<S>())), fut)
+    }
+
+    /// Calls `f` outside every context of `S`, keeping the contexts of other store types,
+    /// and returns its result: the synchronous twin of [`exit`](Cls::exit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: String }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// let store = AppStore { tenant: "acme".into() };
+    /// CLS.run_with_sync(store, || {
+    ///     assert!(!CLS.exit_sync(|| CLS.is_active()));
+    ///     assert_eq!(CLS.get::<path!(tenant)>(), "acme");
+    /// });
+    /// ```
+    pub fn exit_sync<R>(&self, f: impl FnOnce() -> R) -> R {
+        Contexts::nested(Frame::new(Slot::hiding::<S>())).enter(f)
     }
 
     /// Replaces the store of the innermost active context of `S` for the rest of that
@@ -515,32 +551,17 @@ impl<S: ClsStore> Cls<S> {
     }
 }
 
-/// Drops the inline store of a `run_with_sync` on return or panic, unless it was moved into
-/// an `Arc` (then the `Arc`'s last owner drops it).
-struct DropInline<'a, S> {
-    store: NonNull<S>,
-    frames: &'a Frames,
-}
-
-impl<S> Drop for DropInline<'_, S> {
-    fn drop(&mut self) {
-        let Frames::Nested(frame) = self.frames else {
-            unreachable!("run_with_sync installs one nested frame");
-        };
-        if frame.is_inline() {
-            // SAFETY: the store is initialized, owned by `run_with_sync`'s slot, and no
-            // longer reachable: the frame is uninstalled and about to be dropped.
-            unsafe { ptr::drop_in_place(self.store.as_ptr()) }
-        }
-    }
+/// The frame of a new context holding `store`.
+fn opened<S: ClsStore>(store: S) -> Frame {
+    Frame::new(Slot::new(Arc::new(store)))
 }
 
 /// The frame of a nested `run`: the current store shared copy-on-write, or a default one.
 #[track_caller]
 fn inherited<S: ClsStore + Default>() -> Frame {
     match frame::share::<S>() {
-        Ok(Some(store)) => Frame::from_erased(crate::frame::ErasedStore::new(store), false),
-        Ok(None) => Frame::new(Arc::new(S::default())),
+        Ok(Some(store)) => Frame::new(Slot::erased(store)),
+        Ok(None) => opened(S::default()),
         Err(err) => err.raise(),
     }
 }

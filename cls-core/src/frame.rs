@@ -1,663 +1,286 @@
-//! Frames: the per-thread chain of active contexts, and the type-erased store each one holds.
+//! Frames: the per-thread chain of active contexts.
 //!
 //! One thread-local pointer names the innermost frame of the code running on this thread.
-//! Each frame holds the store of one store type and points to the frame outside it, so
-//! several store types can be active at once and a lookup walks outward to the innermost
-//! frame of the wanted type. Entering a context (every poll of a scoped future) is one
-//! pointer swap however many store types are active.
+//! Each frame holds the [`Slot`] of one store type and links to the frames outside it, so
+//! several store types can be active at once. Installing a frame (every poll of a scoped
+//! future) is one pointer swap however many store types are active.
 //!
-//! A frame owns one strong count of an `Arc<S>`. Copy-on-write falls out of that: carrying
-//! a context into a task or a nested `run` adds a strong count, and a write to a shared
-//! store clones it first, so nobody else ever sees the write.
+//! A frame is linked when it is installed, never before: it lives inside the future or the
+//! stack frame that installs it, which may move between polls, so no pointer to it is
+//! kept once it is uninstalled. While installed, its owner is borrowed by the poll or call
+//! that installed it, so the frame stays where it is, and every frame it links to was
+//! installed earlier and is uninstalled later.
 //!
-//! Frames live inside the future or stack frame that installed them and are only reached
-//! through the thread-local pointer while that owner is being polled or called, on the
-//! thread doing it. That is why a frame can use `Cell`s and raw pointers and still be
-//! moved between threads with its future.
+//! Two links make lookups cheap whatever the nesting:
+//! - `below`: the nearest frame outside this one whose store type differs from this one's.
+//!   Nested contexts of one store type are skipped in one step, so capturing every store
+//!   type for a spawn does not grow with the nesting depth.
+//! - `found`: the frame a lookup from this one last found further out, so that reading a
+//!   store type while contexts of other types are open inside it stays one compare.
 
 use std::any::TypeId;
 use std::cell::Cell;
-use std::marker::PhantomData;
-use std::mem::ManuallyDrop;
-use std::ptr::{self, NonNull};
+use std::ptr;
 use std::sync::Arc;
 
+use crate::erased::{AnyStore, Slot};
 use crate::error::ClsError;
 use crate::store::ClsStore;
 
 thread_local! {
-    /// The innermost active frame of the code running on this thread, or null.
-    static CURRENT: Cell<*const Frame> = const { Cell::new(ptr::null()) };
+    /// The innermost installed frame of the code running on this thread, or null.
+    static HEAD: Cell<*const Frame> = const { Cell::new(ptr::null()) };
 }
-
-/// The operations a frame needs on its store without knowing its type.
-pub(crate) struct StoreVTable {
-    pub(crate) type_name: fn() -> &'static str,
-    type_id: fn() -> TypeId,
-    /// Adds one strong count to the `Arc<S>` behind the pointer.
-    increment: unsafe fn(NonNull<()>),
-    /// Gives back one strong count.
-    release: unsafe fn(NonNull<()>),
-    /// The store as it crosses into other work: a new strong count when the type has no
-    /// `#[cls(local)]` field, otherwise a fresh `Arc` of a copy with those fields reset.
-    carry: unsafe fn(NonNull<()>) -> NonNull<()>,
-    /// Moves an inline store (not in an `Arc`) into a new `Arc`.
-    promote: unsafe fn(NonNull<()>) -> NonNull<()>,
-    /// A new `Arc` of a copy of the store, `#[cls(local)]` fields reset when the flag is set.
-    copy: unsafe fn(NonNull<()>, bool) -> NonNull<()>,
-}
-
-struct VTableOf<S>(PhantomData<S>);
-
-impl<S: ClsStore> VTableOf<S> {
-    const VTABLE: StoreVTable = StoreVTable {
-        type_name: crate::error::store_name::<S>,
-        type_id: TypeId::of::<S>,
-        increment: increment::<S>,
-        release: release::<S>,
-        carry: carry::<S>,
-        promote: promote::<S>,
-        copy: copy::<S>,
-    };
-}
-
-// SAFETY (for the three functions below): `ptr` always comes from `Arc::<S>::into_raw` and
-// the caller owns at least one strong count of it.
-unsafe fn increment<S>(ptr: NonNull<()>) {
-    // SAFETY: see above.
-    unsafe { Arc::increment_strong_count(ptr.as_ptr().cast::<S>()) }
-}
-
-unsafe fn release<S>(ptr: NonNull<()>) {
-    // SAFETY: see above; this gives back the count the caller owns.
-    unsafe { drop(Arc::from_raw(ptr.as_ptr().cast::<S>())) }
-}
-
-unsafe fn carry<S: ClsStore>(ptr: NonNull<()>) -> NonNull<()> {
-    if S::__has_local() {
-        // SAFETY: see above; the caller holds a read borrow, so nobody mutates the store.
-        unsafe { copy::<S>(ptr, true) }
-    } else {
-        // SAFETY: see above.
-        unsafe { increment::<S>(ptr) };
-        ptr
-    }
-}
-
-/// # Safety
-///
-/// `ptr` names an initialized `S` (in an `Arc` or inline) that the caller keeps writers away
-/// from (a read borrow).
-unsafe fn copy<S: ClsStore>(ptr: NonNull<()>, reset_local: bool) -> NonNull<()> {
-    // SAFETY: see above.
-    let store = unsafe { &*ptr.as_ptr().cast::<S>() };
-    let copy = if reset_local {
-        store.__carry_clone()
-    } else {
-        store.clone()
-    };
-    into_erased(Arc::new(copy))
-}
-
-unsafe fn promote<S>(ptr: NonNull<()>) -> NonNull<()> {
-    // SAFETY: `ptr` names an initialized inline `S` that the frame owns; the caller marks
-    // the frame as no longer inline, so the value is never used or dropped there again.
-    into_erased(Arc::new(unsafe { ptr::read(ptr.as_ptr().cast::<S>()) }))
-}
-
-fn into_erased<S>(arc: Arc<S>) -> NonNull<()> {
-    // SAFETY: `Arc::into_raw` never returns null.
-    unsafe { NonNull::new_unchecked(Arc::into_raw(arc).cast_mut().cast::<()>()) }
-}
-
-/// One strong count of an `Arc<S>` whose `S` is known only by its `TypeId`.
-pub(crate) struct ErasedStore {
-    type_id: TypeId,
-    ptr: NonNull<()>,
-    vtable: &'static StoreVTable,
-}
-
-// SAFETY: an `ErasedStore` is an `Arc<S>` with `S: ClsStore`, so `S: Send + Sync`.
-unsafe impl Send for ErasedStore {}
-// SAFETY: as above; shared access only reads the pointer and clones the `Arc`.
-unsafe impl Sync for ErasedStore {}
-
-impl ErasedStore {
-    pub(crate) fn new<S: ClsStore>(store: Arc<S>) -> Self {
-        Self {
-            type_id: TypeId::of::<S>(),
-            ptr: into_erased(store),
-            vtable: &VTableOf::<S>::VTABLE,
-        }
-    }
-
-    pub(crate) fn type_name(&self) -> &'static str {
-        (self.vtable.type_name)()
-    }
-
-    #[inline]
-    fn into_raw(self) -> (TypeId, NonNull<()>, &'static StoreVTable) {
-        let this = ManuallyDrop::new(self);
-        (this.type_id, this.ptr, this.vtable)
-    }
-}
-
-impl Clone for ErasedStore {
-    fn clone(&self) -> Self {
-        // SAFETY: `self` owns a strong count, so the allocation is alive.
-        unsafe { (self.vtable.increment)(self.ptr) };
-        Self { ..*self }
-    }
-}
-
-impl Drop for ErasedStore {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: `self` owns this strong count and gives it back once.
-        unsafe { (self.vtable.release)(self.ptr) }
-    }
-}
-
-/// Borrow state of a frame's store: `0` free, `> 0` that many readers, `WRITING` a writer.
-const WRITING: i32 = -1;
 
 /// One active context of one store type.
 pub(crate) struct Frame {
-    /// The frame outside this one while it is installed; stale otherwise.
-    parent: Cell<*const Frame>,
-    type_id: TypeId,
-    vtable: &'static StoreVTable,
-    /// Owns one strong count of the `Arc<S>`; replaced by copy-on-write and `enter_with`.
-    store: Cell<NonNull<()>>,
-    borrow: Cell<i32>,
-    /// The store is known to have no other owner, so a write needs no atomic check.
-    unique: Cell<bool>,
-    /// The store is not in an `Arc` but in the caller's stack frame (`run_with_sync`): it is
-    /// moved into an `Arc` the first time something shares it.
-    inline: Cell<bool>,
+    slot: Slot,
+    /// While installed: the nearest frame outside this one of another store type.
+    below: Cell<*const Frame>,
+    /// While installed: the frame the last lookup from this one found, or null.
+    found: Cell<*const Frame>,
 }
 
-// SAFETY: a frame is only touched by the thread that polls (or calls) its owner, while it
-// does so; between polls it is inert data. The store it owns is `Send + Sync`.
+// SAFETY: the link pointers are only followed while the frame is installed, by the thread
+// that installed it (through `HEAD`); between installs they are stale data, rewritten on
+// the next install. The slot is `Send` on its own (`AnyStore: Send + Sync`).
 unsafe impl Send for Frame {}
 
 impl Frame {
-    pub(crate) fn new<S: ClsStore>(store: Arc<S>) -> Self {
-        Self::from_erased(ErasedStore::new(store), true)
-    }
-
-    #[inline]
-    pub(crate) fn from_erased(store: ErasedStore, unique: bool) -> Self {
-        let (type_id, ptr, vtable) = store.into_raw();
+    pub(crate) fn new(slot: Slot) -> Self {
         Self {
-            parent: Cell::new(ptr::null()),
-            type_id,
-            vtable,
-            store: Cell::new(ptr),
-            borrow: Cell::new(0),
-            unique: Cell::new(unique),
-            inline: Cell::new(false),
+            slot,
+            below: Cell::new(ptr::null()),
+            found: Cell::new(ptr::null()),
         }
     }
 
-    /// A frame over a store that lives in the caller's stack frame, not in an `Arc`.
-    ///
-    /// # Safety
-    ///
-    /// `store` points to an initialized `S` that outlives the frame, that nothing else
-    /// touches while the frame lives, and that the caller drops afterwards only if the frame
-    /// is still [`is_inline`](Frame::is_inline) (otherwise it was moved into an `Arc`).
-    pub(crate) unsafe fn inline<S: ClsStore>(store: NonNull<S>) -> Self {
-        Self {
-            parent: Cell::new(ptr::null()),
-            type_id: TypeId::of::<S>(),
-            vtable: &VTableOf::<S>::VTABLE,
-            store: Cell::new(store.cast::<()>()),
-            borrow: Cell::new(0),
-            unique: Cell::new(true),
-            inline: Cell::new(true),
-        }
+    pub(crate) fn slot(&self) -> &Slot {
+        &self.slot
     }
 
-    /// Whether the store is still the caller's inline value (see [`Frame::inline`]).
-    pub(crate) fn is_inline(&self) -> bool {
-        self.inline.get()
-    }
-
-    pub(crate) fn type_name(&self) -> &'static str {
-        (self.vtable.type_name)()
-    }
-
-    pub(crate) fn set_parent(&self, parent: *const Frame) {
-        self.parent.set(parent);
-    }
-
-    /// A new owner of this frame's store: the same `Arc` for a nested `run` (`carry ==
-    /// false`), or the store as it crosses into other work, `#[cls(local)]` fields reset.
-    #[inline]
-    fn share(&self, carry: bool) -> Result<ErasedStore, ClsError> {
-        // Sharing only adds a strong count, unless `carry` copies the store (then the read
-        // borrow keeps writers out during the copy); either way a store half-changed by
-        // `update` must not be shared.
-        let read = BorrowGuard::read(self)?;
-        if self.inline.get() {
-            if read.state != 0 {
-                // A `with` closure holds a reference into the inline store, so it cannot
-                // move: the sharer gets its own copy, which copy-on-write makes equivalent.
-                // SAFETY: the store is inline and initialized, and only read here.
-                let ptr = unsafe { (self.vtable.copy)(self.store.get(), carry) };
-                return Ok(ErasedStore {
-                    type_id: self.type_id,
-                    ptr,
-                    vtable: self.vtable,
-                });
-            }
-            // SAFETY: the store is inline and initialized, and no reference into it is held
-            // (no other reader); from now on the frame owns it through the new `Arc`, and the
-            // caller no longer drops it.
-            self.store
-                .set(unsafe { (self.vtable.promote)(self.store.get()) });
-            self.inline.set(false);
-        }
-        let ptr = if carry {
-            // SAFETY: this frame owns a strong count, and the read borrow keeps writers out.
-            unsafe { (self.vtable.carry)(self.store.get()) }
-        } else {
-            // SAFETY: as above.
-            unsafe { (self.vtable.increment)(self.store.get()) };
-            self.store.get()
-        };
-        if ptr == self.store.get() {
-            self.unique.set(false);
-        }
-        Ok(ErasedStore {
-            type_id: self.type_id,
-            ptr,
-            vtable: self.vtable,
+    /// Installs this frame inside the current context (a nested `run`, `run_with`, `exit`):
+    /// contexts of other store types around it stay visible.
+    #[inline(always)]
+    pub(crate) fn install_nested(&self) -> Installed<'_> {
+        HEAD.with(|head| {
+            let previous = head.get();
+            // SAFETY: `previous` is the installed head of this thread or null (see
+            // `deref`).
+            let below = match unsafe { deref(previous) } {
+                Some(outer) if outer.slot.type_id() == self.slot.type_id() => outer.below.get(),
+                _ => previous,
+            };
+            self.install(head, below, previous)
         })
     }
+
+    /// Links this frame over `below` (the next carried frame, or none), without installing
+    /// it: a carried chain is linked this way, then its innermost frame is installed with
+    /// [`install_linked`](Frame::install_linked). The borrow keeps `below` alive and in place
+    /// for as long as this frame is.
+    #[inline]
+    pub(crate) fn link<'a>(&'a self, below: Option<&'a Frame>) -> &'a Frame {
+        self.below.set(below.map_or(ptr::null(), ptr::from_ref));
+        self.found.set(ptr::null());
+        self
+    }
+
+    /// Installs a frame linked with [`link`](Frame::link) as the innermost, with only the
+    /// frames it links to around it: what carried work sees, nothing of the thread that
+    /// happens to poll it.
+    #[inline]
+    pub(crate) fn install_linked(&self) -> Installed<'_> {
+        HEAD.with(|head| {
+            let previous = head.replace(self);
+            Installed {
+                previous,
+                _frame: std::marker::PhantomData,
+            }
+        })
+    }
+
+    #[inline(always)]
+    fn install(
+        &self,
+        head: &Cell<*const Frame>,
+        below: *const Frame,
+        previous: *const Frame,
+    ) -> Installed<'_> {
+        self.below.set(below);
+        self.found.set(ptr::null());
+        head.set(self);
+        Installed {
+            previous,
+            _frame: std::marker::PhantomData,
+        }
+    }
+
+    /// The nearest frame outside this one of another store type.
+    #[inline]
+    fn below(&self) -> Option<&Frame> {
+        // SAFETY: `self` is installed (it was reached from `HEAD`), so `below` was set when
+        // it was, to a frame installed before it and still installed (see `deref`).
+        unsafe { deref(self.below.get()) }
+    }
 }
 
-impl Drop for Frame {
-    #[inline]
+/// Restores the previous head when dropped: on return, panic or cancellation.
+pub(crate) struct Installed<'a> {
+    previous: *const Frame,
+    _frame: std::marker::PhantomData<&'a Frame>,
+}
+
+impl Drop for Installed<'_> {
+    #[inline(always)]
     fn drop(&mut self) {
-        if !self.inline.get() {
-            // SAFETY: the frame owns one strong count of its store and gives it back once.
-            unsafe { (self.vtable.release)(self.store.get()) }
-        }
+        HEAD.with(|head| head.set(self.previous));
     }
 }
 
-/// Marks a frame's store as read or written for as long as it lives, so that a write from
-/// inside a `with` closure (or a read from inside `update`) is refused instead of aliasing.
-struct BorrowGuard<'a> {
-    frame: &'a Frame,
-    state: i32,
-}
-
-impl<'a> BorrowGuard<'a> {
-    #[inline]
-    fn read(frame: &'a Frame) -> Result<Self, ClsError> {
-        let state = frame.borrow.get();
-        if state == WRITING {
-            return Err(ClsError::read_while_updating(frame.type_name()));
-        }
-        frame.borrow.set(state + 1);
-        Ok(Self { frame, state })
-    }
-
-    #[inline]
-    fn write(frame: &'a Frame) -> Result<Self, ClsError> {
-        let state = frame.borrow.get();
-        if state != 0 {
-            return Err(if state == WRITING {
-                ClsError::write_while_updating(frame.type_name())
-            } else {
-                ClsError::write_while_reading(frame.type_name())
-            });
-        }
-        frame.borrow.set(WRITING);
-        Ok(Self { frame, state })
-    }
-}
-
-impl Drop for BorrowGuard<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        self.frame.borrow.set(self.state);
-    }
-}
-
-/// The innermost active frame holding a store of type `S` on this thread.
+/// Installs no context at all until the guard is dropped: what work that carries nothing
+/// sees.
 #[inline]
-fn find<S: ClsStore>() -> Option<&'static Frame> {
+pub(crate) fn install_nothing() -> Installed<'static> {
+    HEAD.with(|head| Installed {
+        previous: head.replace(ptr::null()),
+        _frame: std::marker::PhantomData,
+    })
+}
+
+/// The frame behind a pointer taken from `HEAD` or from the links of a frame reached that
+/// way.
+///
+/// # Safety
+///
+/// `frame` is null or was read from `HEAD`, or from a link of a frame reached that way,
+/// during the call that uses the result. Such a frame is alive and in place: the head is
+/// borrowed by the poll or call that installed it, further up this thread's stack, until
+/// it uninstalls it after the caller returns (installs nest); a link points to a frame
+/// installed earlier (a nested install) or to one the linking frame borrows ([`Frame::link`]).
+/// Frames are only ever reached through shared references (their mutable state is in
+/// cells).
+#[inline]
+unsafe fn deref<'a>(frame: *const Frame) -> Option<&'a Frame> {
+    // SAFETY: see above.
+    unsafe { frame.as_ref() }
+}
+
+/// Calls `f` with the innermost installed frame of store type `S`, if any.
+///
+/// The frame is only lent to `f`: nothing may keep it once `f` returns.
+#[inline]
+fn with_frame<S: ClsStore, R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
     let wanted = TypeId::of::<S>();
-    let mut cursor = CURRENT.with(Cell::get);
-    // SAFETY: every pointer in the chain names a frame installed by an owner that is being
-    // polled or called further up this thread's stack, so it outlives this call. The
-    // `'static` is never handed to users: callers use the frame before they return.
-    while let Some(frame) = unsafe { cursor.as_ref() } {
-        if frame.type_id == wanted {
+    // SAFETY: a pointer read from `HEAD` (see `deref`); `f` gets the frame for the length
+    // of this call only.
+    let Some(head) = (unsafe { deref(HEAD.with(Cell::get)) }) else {
+        return f(None);
+    };
+    if head.slot.type_id() == wanted {
+        return f(Some(head));
+    }
+    f(find_below(head, wanted))
+}
+
+/// The frame of type `wanted` outside `head`, remembered in `head` for the next lookup.
+#[inline]
+fn find_below(head: &Frame, wanted: TypeId) -> Option<&Frame> {
+    // SAFETY: `found` is null or was set below to a frame reached from `head`'s links
+    // since `head` was installed, which stays installed as long as `head` is.
+    if let Some(found) = unsafe { deref(head.found.get()) } {
+        if found.slot.type_id() == wanted {
+            return Some(found);
+        }
+    }
+    let mut cursor = head.below();
+    while let Some(frame) = cursor {
+        if frame.slot.type_id() == wanted {
+            head.found.set(frame);
             return Some(frame);
         }
-        cursor = frame.parent.get();
+        cursor = frame.below();
     }
     None
 }
 
-#[inline]
-fn find_or_err<S: ClsStore>() -> Result<&'static Frame, ClsError> {
-    find::<S>().ok_or_else(ClsError::no_context::<S>)
-}
-
+/// Whether a context of `S` is active in the calling code.
 pub(crate) fn is_active<S: ClsStore>() -> bool {
-    find::<S>().is_some()
+    with_frame::<S, _>(|frame| frame.is_some_and(|frame| frame.slot.is_present()))
 }
 
 /// Runs `f` on the innermost store of type `S`, borrowed for reading.
 #[inline]
 pub(crate) fn read<S: ClsStore, R>(f: impl FnOnce(&S) -> R) -> Result<R, ClsError> {
-    let frame = find_or_err::<S>()?;
-    let _read = BorrowGuard::read(frame)?;
-    // SAFETY: the frame owns a strong count of an `Arc<S>` (its `TypeId` matched) and the
-    // read borrow keeps every writer out until `f` returns.
-    let store = unsafe { &*frame.store.get().as_ptr().cast::<S>() };
-    Ok(f(store))
+    with_frame::<S, _>(|frame| match frame {
+        Some(frame) => frame.slot.read(f),
+        None => Err(ClsError::no_context::<S>()),
+    })
 }
 
-/// Runs `f` on the innermost store of type `S`, borrowed for writing; a shared store is
-/// copied first so that its other owners never see the write.
+/// Runs `f` on the innermost store of type `S`, borrowed for writing, copy-on-write.
 #[inline]
 pub(crate) fn write<S: ClsStore, R>(f: impl FnOnce(&mut S) -> R) -> Result<R, ClsError> {
-    let frame = find_or_err::<S>()?;
-    let write = BorrowGuard::write(frame)?;
-    let released = if frame.unique.get() {
-        None
-    } else {
-        make_unique::<S>(frame).map(|old| Released {
-            frame,
-            old: ManuallyDrop::new(old),
-        })
-    };
-    // SAFETY: the store is owned by this frame alone and the write borrow keeps every other
-    // access out until `f` returns.
-    let result = f(unsafe { &mut *frame.store.get().as_ptr().cast::<S>() });
-    drop(write);
-    drop(released);
-    Ok(result)
-}
-
-/// The old store's count after a copy-on-write, given back when dropped, with the frame's
-/// store free while it is: if this was the old store's last owner, its destructor may use
-/// the context. On a panic in the write, this is dropped before the write borrow is released,
-/// hence the explicit release here. Out of line, so the write path carries no `Arc` drop code.
-struct Released<'a, S> {
-    frame: &'a Frame,
-    old: ManuallyDrop<Arc<S>>,
-}
-
-impl<S> Drop for Released<'_, S> {
-    #[cold]
-    #[inline(never)]
-    fn drop(&mut self) {
-        let state = self.frame.borrow.replace(0);
-        // SAFETY: dropped once, here.
-        unsafe { ManuallyDrop::drop(&mut self.old) };
-        self.frame.borrow.set(state);
-    }
-}
-
-#[cold]
-fn make_unique<S: ClsStore>(frame: &Frame) -> Option<Arc<S>> {
-    // SAFETY: the frame owns a strong count of an `Arc<S>`; `ManuallyDrop` keeps it owned.
-    let mut arc =
-        ManuallyDrop::new(unsafe { Arc::from_raw(frame.store.get().as_ptr().cast::<S>()) });
-    if Arc::get_mut(&mut arc).is_some() {
-        frame.unique.set(true);
-        return None;
-    }
-    // If `clone` panics, the frame still holds the shared store and is still marked shared.
-    let copy = Arc::new(S::clone(&arc));
-    frame.store.set(into_erased(copy));
-    frame.unique.set(true);
-    Some(ManuallyDrop::into_inner(arc))
+    with_frame::<S, _>(|frame| match frame {
+        Some(frame) => frame.slot.write(f),
+        None => Err(ClsError::no_context::<S>()),
+    })
 }
 
 /// Replaces the innermost store of type `S` (`enter_with`).
 pub(crate) fn replace<S: ClsStore>(store: S) -> Result<(), ClsError> {
-    let frame = find_or_err::<S>()?;
-    let write = BorrowGuard::write(frame)?;
-    if frame.inline.get() {
-        // SAFETY: the inline store is owned by this frame's caller and only reached through
-        // the frame, which the write borrow holds alone.
-        let old = unsafe { ptr::replace(frame.store.get().as_ptr().cast::<S>(), store) };
-        drop(write);
-        drop(old);
-        return Ok(());
-    }
-    let old = frame.store.replace(into_erased(Arc::new(store)));
-    frame.unique.set(true);
-    drop(write);
-    // SAFETY: `old` was the strong count this frame owned; it is given back once, after the
-    // borrow is released so that its destructor may use the context.
-    unsafe { (frame.vtable.release)(old) };
-    Ok(())
+    with_frame::<S, _>(|frame| match frame {
+        Some(frame) => frame.slot.replace(store),
+        None => Err(ClsError::no_context::<S>()),
+    })
 }
 
-/// A new owner of the innermost store of type `S`, shared copy-on-write (nested `run`).
-pub(crate) fn share<S: ClsStore>() -> Result<Option<Arc<S>>, ClsError> {
-    let Some(frame) = find::<S>() else {
-        return Ok(None);
-    };
-    let (_, ptr, _) = frame.share(false)?.into_raw();
-    // SAFETY: `share` added one strong count of this `Arc<S>`, now owned by the result.
-    Ok(Some(unsafe { Arc::from_raw(ptr.as_ptr().cast::<S>()) }))
+/// A new owner of the innermost store of type `S`, shared copy-on-write (nested `run`);
+/// `None` outside any context of `S`.
+pub(crate) fn share<S: ClsStore>() -> Result<Option<Arc<dyn AnyStore>>, ClsError> {
+    with_frame::<S, _>(|frame| frame.map_or(Ok(None), |frame| frame.slot.share()))
 }
 
-/// The stores that cross into other work: the innermost store of every active store type,
-/// with `#[cls(local)]` fields reset.
-pub(crate) enum Captured {
-    Nothing,
-    One(ErasedStore),
-    Many(Vec<ErasedStore>),
-}
-
-/// Captures the current contexts of this thread for other work.
+/// The innermost store of every store type active on this thread, as it crosses into other
+/// work (`#[cls(local)]` fields reset), innermost first.
 ///
-/// # Panics
+/// # Errors
 ///
 /// When a store is being changed by `Cls::update` on this thread (its copy would be torn).
 #[inline]
-#[track_caller]
-pub(crate) fn capture() -> Captured {
-    let head = CURRENT.with(Cell::get);
-    // SAFETY: as in `find`.
-    let Some(first) = (unsafe { head.as_ref() }) else {
-        return Captured::Nothing;
+pub(crate) fn capture() -> Result<crate::captured::Captured, ClsError> {
+    use crate::captured::Captured;
+
+    // SAFETY: a pointer read from `HEAD` (see `deref`), used during this call only.
+    let Some(head) = (unsafe { deref(HEAD.with(Cell::get)) }) else {
+        return Ok(Captured::default());
     };
-    let store = share_for_carry(first);
-    let rest = first.parent.get();
-    if rest.is_null() {
-        // The common case: one context, one reference count.
-        Captured::One(store)
-    } else {
-        capture_rest(store, rest)
+    let first = head.slot.carry()?;
+    match head.below() {
+        // The common case: one store type, one reference count.
+        None => Ok(first.map_or_else(Captured::default, Captured::one)),
+        Some(next) => capture_all(head, first, next),
     }
 }
 
-#[inline]
-#[track_caller]
-fn share_for_carry(frame: &Frame) -> ErasedStore {
-    match frame.share(true) {
-        Ok(store) => store,
-        Err(err) => err.raise(),
-    }
-}
-
-/// The innermost store of every further store type, after the first frame's.
+/// `capture` with more than one frame: one step per run of frames of one store type.
 #[inline(never)]
-#[track_caller]
-fn capture_rest(first: ErasedStore, mut cursor: *const Frame) -> Captured {
-    let mut stores = vec![first];
-    // SAFETY: as in `find`.
-    while let Some(frame) = unsafe { cursor.as_ref() } {
-        cursor = frame.parent.get();
-        if stores.iter().all(|s| s.type_id != frame.type_id) {
-            stores.push(share_for_carry(frame));
+fn capture_all(
+    head: &Frame,
+    first: Option<Arc<dyn AnyStore>>,
+    next: &Frame,
+) -> Result<crate::captured::Captured, ClsError> {
+    let mut seen = vec![head.slot.type_id()];
+    let mut stores: Vec<Arc<dyn AnyStore>> = first.into_iter().collect();
+    let mut cursor = Some(next);
+    while let Some(frame) = cursor {
+        if !seen.contains(&frame.slot.type_id()) {
+            seen.push(frame.slot.type_id());
+            // A frame that hides its type (`exit`) hides the frames of that type further
+            // out too: it was seen, and gives nothing.
+            stores.extend(frame.slot.carry()?);
         }
+        cursor = frame.below();
     }
-    if stores.len() == 1 {
-        Captured::One(stores.pop().expect("one store"))
-    } else {
-        Captured::Many(stores)
-    }
-}
-
-/// The frames a scoped future or call installs.
-pub(crate) enum Frames {
-    /// A context opened by `run`/`run_with`: it sees the contexts of other store types
-    /// around it, so its parent is whatever is current when it is entered.
-    Nested(Frame),
-    /// Carried contexts (`spawn`, snapshots): exactly what was captured, nothing of the
-    /// thread that happens to poll it. Frames after the first are linked once, here.
-    Carried(Option<Frame>),
-    CarriedMany(Box<[Frame]>),
-}
-
-impl Frames {
-    #[inline]
-    pub(crate) fn carried(captured: Captured) -> Self {
-        match captured {
-            Captured::Nothing => Self::Carried(None),
-            Captured::One(store) => Self::Carried(Some(Frame::from_erased(store, false))),
-            Captured::Many(stores) => {
-                let frames: Box<[Frame]> = stores
-                    .into_iter()
-                    .map(|s| Frame::from_erased(s, false))
-                    .collect();
-                for pair in frames.windows(2) {
-                    pair[0].set_parent(&pair[1]);
-                }
-                Self::CarriedMany(frames)
-            }
-        }
-    }
-
-    /// Installs `frame` alone (no parent) until the returned guard is dropped.
-    #[inline]
-    fn enter_one(frame: &Frame) -> Entered<'_> {
-        CURRENT.with(|current| Entered {
-            previous: current.replace(frame),
-            _frames: PhantomData,
-        })
-    }
-
-    /// Installs these frames on this thread until the returned guard is dropped.
-    #[inline]
-    pub(crate) fn enter(&self) -> Entered<'_> {
-        CURRENT.with(|current| {
-            let previous = current.get();
-            let head: *const Frame = match self {
-                Frames::Nested(frame) => {
-                    frame.set_parent(previous);
-                    frame
-                }
-                Frames::Carried(Some(frame)) => frame,
-                Frames::Carried(None) => ptr::null(),
-                Frames::CarriedMany(frames) => &frames[0],
-            };
-            current.set(head);
-            Entered {
-                previous,
-                _frames: PhantomData,
-            }
-        })
-    }
-
-    /// The store type names, innermost first, for `Debug` output.
-    pub(crate) fn type_names(&self) -> Vec<&'static str> {
-        match self {
-            Frames::Nested(frame) | Frames::Carried(Some(frame)) => vec![frame.type_name()],
-            Frames::Carried(None) => Vec::new(),
-            Frames::CarriedMany(frames) => frames.iter().map(Frame::type_name).collect(),
-        }
-    }
-}
-
-/// Restores the previous frame pointer when dropped, on return, panic or cancellation.
-pub(crate) struct Entered<'a> {
-    previous: *const Frame,
-    _frames: PhantomData<&'a Frames>,
-}
-
-impl Drop for Entered<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        CURRENT.with(|current| current.set(self.previous));
-    }
-}
-
-/// One carried store, kept as small as a pointer pair so that a spawned task grows by 16
-/// bytes, not by a whole frame: a tiny task that grows past a size class of the allocator
-/// costs more than everything else `spawn` adds. Its frame is built on the stack for each
-/// poll, and what the poll changed (a copy-on-write, an `enter_with`) is kept after it.
-pub(crate) struct CarriedStore {
-    /// Owns one strong count of an `Arc<S>`.
-    ptr: NonNull<()>,
-    vtable: &'static StoreVTable,
-}
-
-// SAFETY: an `Arc<S>` with `S: ClsStore` (`Send + Sync`); only used through `&mut self`.
-unsafe impl Send for CarriedStore {}
-
-impl CarriedStore {
-    pub(crate) fn new(store: ErasedStore) -> Self {
-        let (_, ptr, vtable) = store.into_raw();
-        Self { ptr, vtable }
-    }
-
-    /// Calls `f` with this store installed as the only context on this thread.
-    #[inline]
-    pub(crate) fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R {
-        // The frame borrows the strong count for the call; `KeepChanges` hands it (or the
-        // store it was replaced by) back on return or panic.
-        let frame = ManuallyDrop::new(Frame {
-            parent: Cell::new(ptr::null()),
-            type_id: (self.vtable.type_id)(),
-            vtable: self.vtable,
-            store: Cell::new(self.ptr),
-            borrow: Cell::new(0),
-            // Not kept between polls (it would cost the task a word): the first write of a
-            // poll checks the reference count instead.
-            unique: Cell::new(false),
-            inline: Cell::new(false),
-        });
-        let keep = KeepChanges {
-            carried: self,
-            frame: &frame,
-        };
-        let _entered = Frames::enter_one(keep.frame);
-        f()
-    }
-}
-
-impl Drop for CarriedStore {
-    fn drop(&mut self) {
-        // SAFETY: the carried store owns one strong count and gives it back once.
-        unsafe { (self.vtable.release)(self.ptr) }
-    }
-}
-
-/// Copies the frame's store (replaced by a copy-on-write or `enter_with`) back into the
-/// carried store.
-struct KeepChanges<'a> {
-    carried: &'a mut CarriedStore,
-    frame: &'a Frame,
-}
-
-impl Drop for KeepChanges<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        self.carried.ptr = self.frame.store.get();
-    }
+    Ok(crate::captured::Captured::many(stores))
 }

@@ -90,7 +90,9 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod captured;
 mod cls;
+mod erased;
 mod error;
 mod fixture;
 mod frame;
@@ -118,7 +120,7 @@ pub use crate::path::Resolve;
 #[doc(hidden)]
 pub use crate::path::{chars, Cons, Nil};
 pub use crate::scoped::Scoped;
-pub use crate::snapshot::{snapshot, Snapshot};
+pub use crate::snapshot::{snapshot, try_snapshot, Snapshot};
 pub use crate::spawn::{bind, spawn, spawn_blocking};
 pub use crate::store::{ClsStore, Terminal};
 

@@ -3,107 +3,188 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
-use crate::frame::Frames;
+use pin_project_lite::pin_project;
 
-/// A future that installs its contexts for every poll of the inner future, and removes them
-/// after.
-///
-/// Returned by [`Cls::run_with`](crate::Cls::run_with), [`Cls::run`](crate::Cls::run),
-/// [`Snapshot::run`](crate::Snapshot::run) and [`bind`](crate::bind). Like tokio's
-/// `TaskLocalFuture`, the previous context is restored by a drop guard, so a panic or a
-/// cancelled poll never leaves it behind, and dropping a `Scoped` before it completes drops
-/// the inner future with its contexts still installed, so destructors can read them.
-///
-/// It is `Send` when the inner future is, and costs one pointer swap per poll however many
-/// store types are active.
-///
-/// # Examples
-///
-/// ```
-/// use cls_core::{path, Cls, ClsStore, Scoped};
-///
-/// #[derive(ClsStore, Clone, Default)]
-/// struct AppStore {
-///     n: u32,
-/// }
-///
-/// const CLS: Cls<AppStore> = Cls::new();
-///
-/// struct Job {
-///     // The future can be named and stored.
-///     work: Scoped<std::future::Ready<u32>>,
-/// }
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let job = Job { work: CLS.run_with(AppStore { n: 1 }, std::future::ready(5)) };
-/// assert_eq!(job.work.await, 5);
-/// # }
-/// ```
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct Scoped<F> {
-    frames: Frames,
-    future: Option<F>,
+use crate::captured::Captured;
+use crate::frame::Frame;
+
+pin_project! {
+    /// A future that installs its contexts for every poll of the inner future, and removes
+    /// them after.
+    ///
+    /// Returned by [`Cls::run_with`](crate::Cls::run_with), [`Cls::run`](crate::Cls::run),
+    /// [`Cls::exit`](crate::Cls::exit), [`Snapshot::run`](crate::Snapshot::run) and
+    /// [`bind`](crate::bind). Like tokio's `TaskLocalFuture`, the previous context is
+    /// restored by a drop guard, so a panic or a cancelled poll never leaves it behind, and
+    /// dropping a `Scoped` before it completes drops the inner future with its contexts still
+    /// installed, so destructors can read them.
+    ///
+    /// It is `Send` when the inner future is, and costs one pointer swap per poll however
+    /// many store types are active. The second type parameter is how the future installs its
+    /// contexts; it is an implementation detail, always the default for the futures this
+    /// crate hands out, so name the type as `Scoped<F>`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cls_core::{path, Cls, ClsStore, Scoped};
+    ///
+    /// #[derive(ClsStore, Clone, Default)]
+    /// struct AppStore {
+    ///     n: u32,
+    /// }
+    ///
+    /// const CLS: Cls<AppStore> = Cls::new();
+    ///
+    /// struct Job {
+    ///     // The future can be named and stored.
+    ///     work: Scoped<std::future::Ready<u32>>,
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let job = Job { work: CLS.run_with(AppStore { n: 1 }, std::future::ready(5)) };
+    /// assert_eq!(job.work.await, 5);
+    /// # }
+    /// ```
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct Scoped<F, C = Contexts>
+    where
+        C: Install,
+    {
+        contexts: C,
+        #[pin]
+        future: Option<F>,
+    }
+
+    impl<F, C> PinnedDrop for Scoped<F, C>
+    where
+        C: Install,
+    {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            let mut future = this.future;
+            if future.is_some() {
+                // Dropped in place, inside its contexts: destructors of a cancelled future
+                // can still read them.
+                this.contexts.enter(|| future.set(None));
+            }
+        }
+    }
 }
 
-impl<F> Scoped<F> {
+impl<F, C: Install> Scoped<F, C> {
     #[inline]
-    pub(crate) fn new(frames: Frames, future: F) -> Self {
+    pub(crate) fn new(contexts: C, future: F) -> Self {
         Self {
-            frames,
+            contexts,
             future: Some(future),
         }
     }
 }
 
-impl<F: Future> Future for Scoped<F> {
+impl<F: Future, C: Install> Future for Scoped<F, C> {
     type Output = F::Output;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        // SAFETY: `future` is structurally pinned: it is never moved out, only polled in
-        // place and dropped in place (by assigning `None`). `frames` is not pinned.
-        let this = unsafe { self.get_unchecked_mut() };
-        let _entered = this.frames.enter();
-        let Some(future) = this.future.as_mut() else {
+        let this = self.project();
+        let mut future = this.future;
+        let Some(inner) = future.as_mut().as_pin_mut() else {
             panic!("`Scoped` future polled after it completed");
         };
-        // SAFETY: see above.
-        let output = match unsafe { Pin::new_unchecked(future) }.poll(cx) {
-            Poll::Ready(output) => output,
-            Poll::Pending => return Poll::Pending,
-        };
+        // The closure does nothing but poll: deep chains of nested contexts recurse through
+        // it, and a debug build gives every temporary of a closure its own stack slot.
+        let output = ready!(this.contexts.enter(|| inner.poll(cx)));
         // Drop the finished future while its contexts are still installed.
-        this.future = None;
+        this.contexts.enter(|| future.set(None));
         Poll::Ready(output)
     }
 }
 
-impl<F> Drop for Scoped<F> {
-    #[inline]
-    fn drop(&mut self) {
-        if self.future.is_some() {
-            let _entered = self.frames.enter();
-            // Dropped in place, inside its contexts: destructors of a cancelled future can
-            // still read them.
-            self.future = None;
-        }
-    }
-}
-
-impl<F> fmt::Debug for Scoped<F> {
+impl<F, C: Install> fmt::Debug for Scoped<F, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Scoped")
-            .field("stores", &self.frames.type_names())
+            .field("stores", &self.contexts.store_names())
             .field("completed", &self.future.is_none())
             .finish()
     }
 }
 
-/// Calls `f` with `frames` installed; the previous context is back when it returns or panics.
-pub(crate) fn call_in<R>(frames: &Frames, f: impl FnOnce() -> R) -> R {
-    let _entered = frames.enter();
-    f()
+mod sealed {
+    /// How a [`Scoped`](super::Scoped) future installs its contexts for each poll.
+    pub trait Install {
+        /// Calls `f` with the contexts installed; the previous ones are back when it
+        /// returns or panics.
+        fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R;
+
+        /// The store type names, innermost first, for `Debug` output.
+        fn store_names(&self) -> Vec<&'static str>;
+    }
+}
+
+// Named by `Scoped`'s second type parameter, but not by users: sealed in a private module.
+#[allow(unreachable_pub)]
+pub use sealed::Install;
+
+/// The contexts of a [`Scoped`] future from this crate's public functions: one context
+/// opened inside the current ones, or contexts carried from elsewhere.
+pub struct Contexts(Kind);
+
+enum Kind {
+    /// A context opened by `run`, `run_with` or `exit`: it sees the contexts of other store
+    /// types around it wherever it is polled.
+    Nested(Frame),
+    /// Captured contexts (`bind`, snapshots): exactly what was captured, nothing of the
+    /// thread that polls it.
+    Carried(Captured),
+}
+
+impl Contexts {
+    pub(crate) fn nested(frame: Frame) -> Self {
+        Self(Kind::Nested(frame))
+    }
+
+    pub(crate) fn carried(captured: Captured) -> Self {
+        Self(Kind::Carried(captured))
+    }
+}
+
+impl Install for Contexts {
+    #[inline(always)]
+    fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        match &mut self.0 {
+            Kind::Nested(frame) => {
+                let _installed = frame.install_nested();
+                f()
+            }
+            Kind::Carried(captured) => captured.enter(f),
+        }
+    }
+
+    fn store_names(&self) -> Vec<&'static str> {
+        match &self.0 {
+            Kind::Nested(frame) => vec![frame.slot().name()],
+            Kind::Carried(captured) => captured.store_names(),
+        }
+    }
+}
+
+impl Install for Captured {
+    #[inline(always)]
+    fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        Captured::enter(self, f)
+    }
+
+    fn store_names(&self) -> Vec<&'static str> {
+        Captured::store_names(self)
+    }
+}
+
+impl fmt::Debug for Contexts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.store_names()).finish()
+    }
 }

@@ -2,10 +2,11 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 
-use crate::frame::{self, Captured, ErasedStore, Frames};
-use crate::scoped::{self, Scoped};
+use crate::captured::Captured;
+use crate::error::ClsError;
+use crate::frame;
+use crate::scoped::{Contexts, Scoped};
 
 /// The contexts of every store type active when it was taken, as a value that can be kept,
 /// cloned and sent anywhere, and run later.
@@ -30,7 +31,7 @@ use crate::scoped::{self, Scoped};
 /// ```
 #[derive(Clone)]
 pub struct Snapshot {
-    stores: Arc<[ErasedStore]>,
+    captured: Captured,
 }
 
 /// Captures the current contexts of every store type; see [`Snapshot`].
@@ -51,23 +52,37 @@ pub struct Snapshot {
 #[track_caller]
 #[must_use]
 pub fn snapshot() -> Snapshot {
-    let stores: Arc<[ErasedStore]> = match frame::capture() {
-        Captured::Nothing => Arc::new([]),
-        Captured::One(store) => Arc::new([store]),
-        Captured::Many(stores) => stores.into(),
-    };
-    Snapshot { stores }
+    Snapshot {
+        captured: Captured::here(),
+    }
+}
+
+/// Captures the current contexts of every store type, or returns an error where
+/// [`snapshot`] would panic: the form for code that must not panic, such as a panic hook
+/// of a crash reporter that records the context.
+///
+/// # Errors
+///
+/// When called from inside a [`Cls::update`](crate::Cls::update) closure, whose store is
+/// half-changed: the error names the store type.
+///
+/// # Examples
+///
+/// ```
+/// # use cls_core::{path, Cls, ClsErrorKind, ClsStore};
+/// # #[derive(ClsStore, Clone, Default)] struct AppStore { n: u32 }
+/// # const CLS: Cls<AppStore> = Cls::new();
+/// CLS.run_sync(|| {
+///     assert!(cls_core::try_snapshot().is_ok());
+///     let err = CLS.update::<path!(n), _>(|_| cls_core::try_snapshot().unwrap_err());
+///     assert_eq!(err.kind(), ClsErrorKind::ReadWhileUpdating);
+/// });
+/// ```
+pub fn try_snapshot() -> Result<Snapshot, ClsError> {
+    frame::capture().map(|captured| Snapshot { captured })
 }
 
 impl Snapshot {
-    fn frames(&self) -> Frames {
-        Frames::carried(match &*self.stores {
-            [] => Captured::Nothing,
-            [store] => Captured::One(store.clone()),
-            stores => Captured::Many(stores.to_vec()),
-        })
-    }
-
     /// Runs `fut` inside the captured contexts, and returns a future with its output.
     ///
     /// # Examples
@@ -85,7 +100,7 @@ impl Snapshot {
     /// # }
     /// ```
     pub fn run<F: Future>(&self, fut: F) -> Scoped<F> {
-        Scoped::new(self.frames(), fut)
+        Scoped::new(Contexts::carried(self.captured.clone()), fut)
     }
 
     /// Calls `f` inside the captured contexts, and returns its result.
@@ -102,13 +117,14 @@ impl Snapshot {
     /// assert_eq!(snapshot.run_sync(|| CLS.get::<path!(n)>()), 1);
     /// ```
     pub fn run_sync<R>(&self, f: impl FnOnce() -> R) -> R {
-        scoped::call_in(&self.frames(), f)
+        self.captured.clone().enter(f)
     }
 }
 
 impl fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<_> = self.stores.iter().map(ErasedStore::type_name).collect();
-        f.debug_struct("Snapshot").field("stores", &names).finish()
+        f.debug_struct("Snapshot")
+            .field("stores", &self.captured.store_names())
+            .finish()
     }
 }

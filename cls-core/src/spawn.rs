@@ -1,13 +1,11 @@
 //! Spawning work that carries the current contexts.
 
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use tokio::task::JoinHandle;
 
-use crate::frame::{self, Captured, CarriedStore, Frames};
-use crate::scoped::{self, Scoped};
+use crate::captured::Captured;
+use crate::scoped::{Contexts, Scoped};
 
 /// Spawns `fut` on the tokio runtime, carrying the current contexts of every store type.
 ///
@@ -60,54 +58,11 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    // The task is the same `Scoped` future `bind` returns, holding only the captured stores
+    // (a pointer pair for one store type), so that a small task stays small.
+    let captured = Captured::here();
     #[allow(clippy::disallowed_methods)]
-    match frame::capture() {
-        // The common case gets the smallest carrier: see `CarriedStore`.
-        Captured::One(store) => tokio::spawn(CarriedOne {
-            store: CarriedStore::new(store),
-            future: Some(fut),
-        }),
-        captured => tokio::spawn(Scoped::new(Frames::carried(captured), fut)),
-    }
-}
-
-/// A future carrying one store type's context: what `spawn` gives tokio in the common case.
-struct CarriedOne<F> {
-    store: CarriedStore,
-    future: Option<F>,
-}
-
-impl<F: Future> Future for CarriedOne<F> {
-    type Output = F::Output;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        // SAFETY: `future` is structurally pinned: polled and dropped in place, never moved.
-        let this = unsafe { self.get_unchecked_mut() };
-        let future = &mut this.future;
-        this.store.enter(|| {
-            let Some(inner) = future.as_mut() else {
-                panic!("a task future polled after it completed");
-            };
-            // SAFETY: see above.
-            let output = match unsafe { Pin::new_unchecked(inner) }.poll(cx) {
-                Poll::Ready(output) => output,
-                Poll::Pending => return Poll::Pending,
-            };
-            // Dropped while its context is still installed, as `Scoped` does.
-            *future = None;
-            Poll::Ready(output)
-        })
-    }
-}
-
-impl<F> Drop for CarriedOne<F> {
-    fn drop(&mut self) {
-        if self.future.is_some() {
-            let future = &mut self.future;
-            self.store.enter(|| *future = None);
-        }
-    }
+    tokio::spawn(Scoped::<F, Captured>::new(captured, fut))
 }
 
 /// Runs `f` on tokio's blocking thread pool, carrying the current contexts of every store
@@ -143,9 +98,9 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let frames = Frames::carried(frame::capture());
+    let mut captured = Captured::here();
     #[allow(clippy::disallowed_methods)]
-    tokio::task::spawn_blocking(move || scoped::call_in(&frames, f))
+    tokio::task::spawn_blocking(move || captured.enter(f))
 }
 
 /// Wraps `fut` so that it runs inside the current contexts of every store type, wherever it
@@ -180,5 +135,5 @@ where
 #[inline]
 #[track_caller]
 pub fn bind<F: Future>(fut: F) -> Scoped<F> {
-    Scoped::new(Frames::carried(frame::capture()), fut)
+    Scoped::new(Contexts::carried(Captured::here()), fut)
 }

@@ -1,0 +1,159 @@
+//! Captured contexts: the stores carried into other work, and how that work enters them.
+//!
+//! [`capture`](crate::frame::capture) takes the innermost store of every active store
+//! type (one reference count each, copy-on-write after that). The result is the one
+//! representation of carried contexts: a spawned task, a `bind`ed future, a snapshot and
+//! `spawn_blocking` all hold a [`Captured`] and enter it for every poll or call.
+//!
+//! A `Captured` keeps only the stores, as small as a pointer pair for one store type: a
+//! tiny task that grows past an allocator size class costs more than everything else a
+//! spawn adds. Its frames are built on the stack for each entry, linked to each other and
+//! to nothing of the thread that enters them, and what the entry changed (a copy-on-write,
+//! an `enter_with`) is handed back to the `Captured` when it ends, on return or panic.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::erased::{AnyStore, Slot};
+use crate::frame::{self, Frame};
+
+/// The contexts carried into other work, innermost store type first.
+#[derive(Clone)]
+pub(crate) struct Captured {
+    stores: Stores,
+}
+
+#[derive(Clone)]
+enum Stores {
+    /// No store type (`None`), or one: the common case, kept without an allocation.
+    One(Option<Arc<dyn AnyStore>>),
+    /// Two or more store types. A store is `None` only while it is lent to a frame.
+    Many(Box<[Option<Arc<dyn AnyStore>>]>),
+}
+
+impl Default for Captured {
+    /// No context at all: entering it hides every context of the thread.
+    fn default() -> Self {
+        Self {
+            stores: Stores::One(None),
+        }
+    }
+}
+
+impl Captured {
+    pub(crate) fn one(store: Arc<dyn AnyStore>) -> Self {
+        Self {
+            stores: Stores::One(Some(store)),
+        }
+    }
+
+    pub(crate) fn many(mut stores: Vec<Arc<dyn AnyStore>>) -> Self {
+        if stores.len() <= 1 {
+            return Self {
+                stores: Stores::One(stores.pop()),
+            };
+        }
+        Self {
+            stores: Stores::Many(stores.into_iter().map(Some).collect()),
+        }
+    }
+
+    /// The contexts active here, captured for other work.
+    ///
+    /// # Panics
+    ///
+    /// When a store is being changed by `Cls::update` on this thread, at the caller's
+    /// location.
+    #[inline]
+    #[track_caller]
+    pub(crate) fn here() -> Self {
+        match frame::capture() {
+            Ok(captured) => captured,
+            Err(err) => err.raise(),
+        }
+    }
+
+    /// Calls `f` with these contexts installed as the only ones on this thread; what `f`
+    /// changed in them is kept for the next entry.
+    #[inline]
+    pub(crate) fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        match &mut self.stores {
+            Stores::One(home) => match home.take() {
+                Some(store) => {
+                    let frame = Frame::new(Slot::erased(store));
+                    let _give_back = GiveBack { home, frame: &frame };
+                    let _installed = frame.link(None).install_linked();
+                    f()
+                }
+                None => {
+                    let _installed = frame::install_nothing();
+                    f()
+                }
+            },
+            Stores::Many(stores) => {
+                let mut f = Some(f);
+                let mut output = None;
+                link_and_call(stores, None, &mut || {
+                    if let Some(f) = f.take() {
+                        output = Some(f());
+                    }
+                });
+                output.expect("the chain of carried frames calls its body once")
+            }
+        }
+    }
+
+    /// The store type names, innermost first, for `Debug` output.
+    pub(crate) fn store_names(&self) -> Vec<&'static str> {
+        let stores: &[Option<Arc<dyn AnyStore>>] = match &self.stores {
+            Stores::One(store) => std::slice::from_ref(store),
+            Stores::Many(stores) => stores,
+        };
+        stores.iter().flatten().map(|s| s.identity().1).collect()
+    }
+}
+
+/// Builds a frame for each store, outermost first, each linked over the one built before,
+/// then installs the innermost and calls `body`. Recursion keeps every frame on the stack,
+/// without an allocation; it is as deep as there are store types.
+fn link_and_call(
+    stores: &mut [Option<Arc<dyn AnyStore>>],
+    below: Option<&Frame>,
+    body: &mut dyn FnMut(),
+) {
+    let Some((outermost, inner)) = stores.split_last_mut() else {
+        let _installed = match below {
+            Some(head) => head.install_linked(),
+            None => frame::install_nothing(),
+        };
+        return body();
+    };
+    let frame = Frame::new(Slot::erased(
+        outermost.take().expect("a carried store is lent to one frame at a time"),
+    ));
+    let _give_back = GiveBack {
+        home: outermost,
+        frame: &frame,
+    };
+    link_and_call(inner, Some(frame.link(below)), body);
+}
+
+/// Hands the store of a frame built for one entry back to its `Captured`, with whatever the
+/// entry did to it (replaced by a copy-on-write or `enter_with`), on return or panic.
+struct GiveBack<'a> {
+    home: &'a mut Option<Arc<dyn AnyStore>>,
+    frame: &'a Frame,
+}
+
+impl Drop for GiveBack<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        *self.home = self.frame.slot().take();
+    }
+}
+
+impl fmt::Debug for Captured {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.store_names()).finish()
+    }
+}
