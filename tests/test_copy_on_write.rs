@@ -452,7 +452,11 @@ fn a_snapshot_taken_inside_with_keeps_the_store_as_it_was_while_the_context_writ
     LOGGED.run_with_sync(logged(vec![1]), || {
         let snapshot = LOGGED.with::<path!(log), _>(|_| cls_core::snapshot());
         LOGGED.set::<path!(log)>(Log(Mutex::new(vec![2, 3])));
-        assert_eq!(snapshot.run_sync(read_log), [1], "the snapshot has the store as it was");
+        assert_eq!(
+            snapshot.run_sync(read_log),
+            [1],
+            "the snapshot has the store as it was"
+        );
         assert_eq!(read_log(), [2, 3], "the context kept writing its own copy");
     });
 }

@@ -81,7 +81,10 @@ impl Captured {
             Stores::One(home) => match home.take() {
                 Some(store) => {
                     let frame = Frame::new(Slot::erased(store));
-                    let _give_back = GiveBack { home, frame: &frame };
+                    let _give_back = GiveBack {
+                        home,
+                        frame: &frame,
+                    };
                     let _installed = frame.link(None).install_linked();
                     f()
                 }
@@ -129,7 +132,9 @@ fn link_and_call(
         return body();
     };
     let frame = Frame::new(Slot::erased(
-        outermost.take().expect("a carried store is lent to one frame at a time"),
+        outermost
+            .take()
+            .expect("a carried store is lent to one frame at a time"),
     ));
     let _give_back = GiveBack {
         home: outermost,

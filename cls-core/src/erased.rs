@@ -100,7 +100,9 @@ impl Slot {
     /// Whether the slot holds a store (it does unless it hides its type).
     pub(crate) fn is_present(&self) -> bool {
         // A failed borrow means an `update` is changing the store: it is there.
-        self.store.try_borrow().map_or(true, |store| store.is_some())
+        self.store
+            .try_borrow()
+            .map_or(true, |store| store.is_some())
     }
 
     /// Runs `f` on the store, borrowed for reading.

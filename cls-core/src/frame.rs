@@ -63,14 +63,12 @@ impl Frame {
     /// contexts of other store types around it stay visible.
     #[inline(always)]
     pub(crate) fn install_nested(&self) -> Installed<'_> {
+        let below = match installed_head() {
+            Some(outer) if outer.slot.type_id() == self.slot.type_id() => outer.below.get(),
+            outer => outer.map_or(ptr::null(), ptr::from_ref),
+        };
         HEAD.with(|head| {
             let previous = head.get();
-            // SAFETY: `previous` is the installed head of this thread or null (see
-            // `deref`).
-            let below = match unsafe { deref(previous) } {
-                Some(outer) if outer.slot.type_id() == self.slot.type_id() => outer.below.get(),
-                _ => previous,
-            };
             self.install(head, below, previous)
         })
     }
@@ -117,11 +115,28 @@ impl Frame {
     }
 
     /// The nearest frame outside this one of another store type.
+    ///
+    /// Only for a frame reached from [`installed_head`]: the links of any other frame are
+    /// stale.
     #[inline]
     fn below(&self) -> Option<&Frame> {
-        // SAFETY: `self` is installed (it was reached from `HEAD`), so `below` was set when
-        // it was, to a frame installed before it and still installed (see `deref`).
-        unsafe { deref(self.below.get()) }
+        // SAFETY: `self` was reached from `HEAD`, so it is installed or linked under an
+        // installed frame, and `below` was set then, to null, to a frame installed earlier
+        // (still installed: installs nest), or to a frame that `self` borrows (`link`).
+        // Either outlives the borrow of `self` this returns under. Frames are only ever
+        // reached through shared references; their mutable state is in cells.
+        unsafe { self.below.get().as_ref() }
+    }
+
+    /// The frame the last lookup from this one found further out, or `None`.
+    ///
+    /// Only for a frame reached from [`installed_head`], as [`below`](Frame::below).
+    #[inline]
+    fn found(&self) -> Option<&Frame> {
+        // SAFETY: `found` is reset when `self` is installed and only set, by `find_below`,
+        // to a frame reached from `self`'s links since then; such a frame outlives `self`'s
+        // install, as in `below`.
+        unsafe { self.found.get().as_ref() }
     }
 }
 
@@ -148,22 +163,17 @@ pub(crate) fn install_nothing() -> Installed<'static> {
     })
 }
 
-/// The frame behind a pointer taken from `HEAD` or from the links of a frame reached that
-/// way.
+/// The innermost installed frame of this thread.
 ///
-/// # Safety
-///
-/// `frame` is null or was read from `HEAD`, or from a link of a frame reached that way,
-/// during the call that uses the result. Such a frame is alive and in place: the head is
-/// borrowed by the poll or call that installed it, further up this thread's stack, until
-/// it uninstalls it after the caller returns (installs nest); a link points to a frame
-/// installed earlier (a nested install) or to one the linking frame borrows ([`Frame::link`]).
-/// Frames are only ever reached through shared references (their mutable state is in
-/// cells).
+/// The frame is only lent to the caller: nothing may keep it past the call that asked, and
+/// its links are followed only through [`Frame::below`] and [`Frame::found`].
 #[inline]
-unsafe fn deref<'a>(frame: *const Frame) -> Option<&'a Frame> {
-    // SAFETY: see above.
-    unsafe { frame.as_ref() }
+fn installed_head<'a>() -> Option<&'a Frame> {
+    // SAFETY: `HEAD` is null or points to the frame installed last on this thread, whose
+    // owner is borrowed by the poll or call that installed it, further up this stack, until
+    // it uninstalls it; that happens after the caller of this function returns, since
+    // installs nest. Frames are only ever reached through shared references.
+    unsafe { HEAD.with(Cell::get).as_ref() }
 }
 
 /// Calls `f` with the innermost installed frame of store type `S`, if any.
@@ -172,9 +182,7 @@ unsafe fn deref<'a>(frame: *const Frame) -> Option<&'a Frame> {
 #[inline]
 fn with_frame<S: ClsStore, R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
     let wanted = TypeId::of::<S>();
-    // SAFETY: a pointer read from `HEAD` (see `deref`); `f` gets the frame for the length
-    // of this call only.
-    let Some(head) = (unsafe { deref(HEAD.with(Cell::get)) }) else {
+    let Some(head) = installed_head() else {
         return f(None);
     };
     if head.slot.type_id() == wanted {
@@ -186,9 +194,7 @@ fn with_frame<S: ClsStore, R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
 /// The frame of type `wanted` outside `head`, remembered in `head` for the next lookup.
 #[inline]
 fn find_below(head: &Frame, wanted: TypeId) -> Option<&Frame> {
-    // SAFETY: `found` is null or was set below to a frame reached from `head`'s links
-    // since `head` was installed, which stays installed as long as `head` is.
-    if let Some(found) = unsafe { deref(head.found.get()) } {
+    if let Some(found) = head.found() {
         if found.slot.type_id() == wanted {
             return Some(found);
         }
@@ -251,8 +257,7 @@ pub(crate) fn share<S: ClsStore>() -> Result<Option<Arc<dyn AnyStore>>, ClsError
 pub(crate) fn capture() -> Result<crate::captured::Captured, ClsError> {
     use crate::captured::Captured;
 
-    // SAFETY: a pointer read from `HEAD` (see `deref`), used during this call only.
-    let Some(head) = (unsafe { deref(HEAD.with(Cell::get)) }) else {
+    let Some(head) = installed_head() else {
         return Ok(Captured::default());
     };
     let first = head.slot.carry()?;
