@@ -49,8 +49,11 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
         let member = field.ident;
         let ty = field.ty;
         let seg = name_type(member);
+        // `do_not_recommend`: an unknown field would otherwise also list these impls one by
+        // one, a second, noisier copy of the note that names the fields.
         quote! {
             #[automatically_derived]
+            #[diagnostic::do_not_recommend]
             impl #impl_generics #field_trait<#seg> for #ident #ty_generics #where_clause {
                 type Type = #ty;
                 #[inline]
@@ -145,6 +148,11 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
 /// `impl Resolve<Cons<Name, Rest>> for Store`: the first segment names a field through the
 /// struct's own field trait (whose message lists the fields), the rest resolves in the
 /// field's type.
+///
+/// `do_not_recommend` keeps rustc from explaining a failed path through this impl ("required
+/// for `User` to implement `Resolve<…>`", with advice about derive bounds that does not
+/// apply): the error is the field trait's (an unknown field) or `Resolve`'s own message (a
+/// path past a leaf), and nothing else.
 fn resolve_impl(input: &DeriveInput, field_trait: &Ident) -> TokenStream {
     let ident = &input.ident;
     let (_, ty_generics, _) = input.generics.split_for_impl();
@@ -168,6 +176,7 @@ fn resolve_impl(input: &DeriveInput, field_trait: &Ident) -> TokenStream {
     let (impl_generics, _, where_clause) = generics.split_for_impl();
     quote! {
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl #impl_generics ::cls_core::__private::Resolve<::cls_core::__private::Cons<__ClsName, __ClsRest>>
             for #ident #ty_generics #where_clause
         {
