@@ -6,6 +6,37 @@ pub use crate::store::ClsStore;
 pub use crate::{chars, Cons, Nil};
 pub use core::marker::PhantomData;
 
+/// The derived half of [`ClsStore`] that the runtime calls and users never see: a supertrait,
+/// so that `S::__has_local()` and `store.__carry_clone()` work for any `S: ClsStore` while
+/// the public trait shows only `paths` and `fixture`. Implemented by `#[derive(ClsStore)]`.
+pub trait DerivedStore: Sized + DynStore {
+    /// The struct's name as written in its definition (`AppStore`), for messages.
+    fn __store_name() -> &'static str;
+
+    /// Whether this store, or a store nested in it, has a `#[cls(local)]` field.
+    fn __has_local() -> bool;
+
+    /// Resets every `#[cls(local)]` field, here and in nested stores, to its `Default`.
+    fn __reset_local(&mut self);
+
+    /// The store as it crosses into other work: a copy whose `#[cls(local)]` fields are
+    /// `Default`. Where the struct has local fields of its own, they are never cloned.
+    fn __carry_clone(&self) -> Self;
+}
+
+/// The carry copy of a store whose fields are not all `Clone`: its own `Clone`, then its
+/// local fields reset.
+///
+/// Bounded by `ClsStore` rather than `Clone` on purpose: inside the derived impl of a struct
+/// that forgot `#[derive(Clone)]`, `Self: ClsStore` still holds (the impl exists), so the one
+/// error a user sees is `ClsStore`'s missing `Clone`, not a second one here.
+#[inline]
+pub fn carry_by_clone<S: ClsStore>(store: &S) -> S {
+    let mut copy = store.clone();
+    copy.__reset_local();
+    copy
+}
+
 /// Asks at compile time whether a field's type is itself a store, without requiring it to
 /// be (autoref specialization): `(&Probe::<T>::NEW).nested_has_local()` picks the
 /// [`NestedStore`] impl when `T: ClsStore`, and the [`LeafField`] impl otherwise. The derive

@@ -123,7 +123,10 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
             #[automatically_derived]
             impl #impl_generics ::cls_core::__private::ClsStore for #ident #ty_generics #where_clause {
                 #paths
+            }
 
+            #[automatically_derived]
+            impl #impl_generics ::cls_core::__private::DerivedStore for #ident #ty_generics #where_clause {
                 #[inline]
                 fn __store_name() -> &'static str {
                     #name
@@ -379,9 +382,7 @@ fn carry_clone_body(store: &Store<'_>) -> TokenStream {
         if (&::cls_core::__private::Probe::<#tuple>::NEW).all_clone() {
             Self { #(#fields),* }
         } else {
-            let mut copy = ::core::clone::Clone::clone(self);
-            ::cls_core::__private::ClsStore::__reset_local(&mut copy);
-            copy
+            ::cls_core::__private::carry_by_clone(self)
         }
     }
 }
