@@ -17,6 +17,9 @@ use crate::__private::DerivedStore;
 /// [`run`](crate::Cls::run) and [`enter`](crate::Cls::enter) also need `Default`. The derive
 /// asks nothing else of the struct or its fields (no `Debug`, no serde), except that a field
 /// marked `#[cls(local)]` implements `Default`: that is what spawned work sees in its place.
+/// A generic struct needs no bounds of its own: the derive bounds its impls by
+/// `Wrap<T>: Clone + Send + Sync + 'static`, so `Wrap<u64>` is a store and `Wrap<Rc<u8>>`
+/// is not.
 ///
 /// Unlike a tokio `task_local!`, one store holds every value a request needs, and a path
 /// names a value inside it.
@@ -49,8 +52,9 @@ use crate::__private::DerivedStore;
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a context store",
-    label = "`{Self}` does not derive `ClsStore`",
-    note = "add `#[derive(ClsStore, Clone)]` to the definition of `{Self}`"
+    label = "`{Self}` does not implement `ClsStore`",
+    note = "add `#[derive(ClsStore, Clone)]` to the definition of `{Self}`",
+    note = "a generic store is a store only for type arguments that make it `Clone + Send + Sync + 'static`"
 )]
 pub trait ClsStore: Clone + Send + Sync + 'static + DerivedStore {
     /// Every dotted path of the store, in declaration order, nested stores expanded and

@@ -26,9 +26,14 @@ pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
 fn impl_store(store: &Store<'_>) -> TokenStream {
     let input = store.input;
     let ident = &input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
     let field_trait = format_ident!("ClsFieldOf{}", ident);
     let name = ident.to_string();
+    let store_where = where_self(
+        input,
+        &quote!(::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static),
+    );
+    let field_where = where_self(input, &quote!('static));
 
     let listed = store
         .fields
@@ -54,7 +59,7 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
         quote! {
             #[automatically_derived]
             #[diagnostic::do_not_recommend]
-            impl #impl_generics #field_trait<#seg> for #ident #ty_generics #where_clause {
+            impl #impl_generics #field_trait<#seg> for #ident #ty_generics #field_where {
                 type Type = #ty;
                 #[inline]
                 fn field(&self) -> &#ty {
@@ -120,13 +125,16 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
 
             #dynamic
 
+            // `do_not_recommend`: `Cls<Wrap<Rc<u8>>>` is then one error in `ClsStore`'s words,
+            // not one per unmet bound (`Send`, `Sync`), each explaining this impl.
             #[automatically_derived]
-            impl #impl_generics ::cls_core::__private::ClsStore for #ident #ty_generics #where_clause {
+            #[diagnostic::do_not_recommend]
+            impl #impl_generics ::cls_core::__private::ClsStore for #ident #ty_generics #store_where {
                 #paths
             }
 
             #[automatically_derived]
-            impl #impl_generics ::cls_core::__private::DerivedStore for #ident #ty_generics #where_clause {
+            impl #impl_generics ::cls_core::__private::DerivedStore for #ident #ty_generics #store_where {
                 #[inline]
                 fn __store_name() -> &'static str {
                     #name
@@ -146,6 +154,28 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
             }
         };
     }
+}
+
+/// The struct's where clause plus `Self: bounds`, spelled with the struct's type, for a generic
+/// struct. The `ClsStore` impls are bounded by the supertraits of `ClsStore`,
+/// `Wrap<T>: Clone + Send + Sync + 'static`, so that `#[derive(ClsStore, Clone)] struct
+/// Wrap<T> { inner: T }` compiles and `Wrap<T>` is a store for exactly the `T` that make it
+/// one, whatever bounds its own `Clone` impl asks for (serde bounds its impls from the fields
+/// in the same spirit). The field impls need `'static` only.
+///
+/// A struct without generics gets nothing added: a bound with nothing generic in it that fails
+/// is an error of its own, which would double the missing-`Clone` error.
+fn where_self(input: &DeriveInput, bounds: &TokenStream) -> TokenStream {
+    let ident = &input.ident;
+    let (_, ty_generics, where_clause) = input.generics.split_for_impl();
+    if input.generics.params.is_empty() {
+        return quote!(#where_clause);
+    }
+    let mut predicates: Vec<TokenStream> = where_clause
+        .map(|w| w.predicates.iter().map(|p| quote!(#p)).collect())
+        .unwrap_or_default();
+    predicates.push(quote!(#ident #ty_generics: #bounds));
+    quote!(where #(#predicates),*)
 }
 
 /// `impl Resolve<Cons<Name, Rest>> for Store`: the first segment names a field through the
