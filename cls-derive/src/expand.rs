@@ -80,7 +80,7 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
         if field.attrs.local.is_some() {
             quote!(true)
         } else {
-            quote!((&::cls_core::__private::Probe::<#ty>::NEW).nested_has_local())
+            quote!((&::cls_core::__private::Probe::<#ty>::NEW).field_kind().has_local())
         }
     });
     let reset = store.fields.iter().map(|field| {
@@ -93,7 +93,7 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
                 quote!(self.#member = #default();)
             }
             None => quote! {
-                (&::cls_core::__private::Probe::<#ty>::NEW).nested_reset_local(&mut self.#member);
+                (&::cls_core::__private::Probe::<#ty>::NEW).field_kind().reset_local(&mut self.#member);
             },
         }
     });
@@ -107,8 +107,8 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
         const _: () = {
             #[allow(unused_imports)]
             use ::cls_core::__private::{
-                AllClone as _, CarryClone as _, CarryNone as _, CarryStore as _, JsonField as _,
-                LeafField as _, NestedStore as _, NoJson as _, NotAllClone as _,
+                CloneKind as _, JsonKind as _, LeafKind as _, NestedKind as _, NoJsonKind as _,
+                NotCloneKind as _,
             };
 
             #[doc(hidden)]
@@ -244,8 +244,8 @@ fn dynamic_impl(store: &Store<'_>) -> TokenStream {
         let generic = mentions_type_param(ty, &input.generics);
         quote! {
             #key => ::core::option::Option::Some(::cls_core::__private::FieldRef {
-                store: (&::cls_core::__private::Probe::<#ty>::NEW).as_store(&self.#member),
-                json: (&::cls_core::__private::Probe::<#ty>::NEW).as_json(&self.#member),
+                store: (&::cls_core::__private::Probe::<#ty>::NEW).field_kind().as_store(&self.#member),
+                json: (&::cls_core::__private::Probe::<#ty>::NEW).json_kind().as_json(&self.#member),
                 ty: #shown,
                 terminal: #terminal,
                 generic: #generic,
@@ -257,7 +257,7 @@ fn dynamic_impl(store: &Store<'_>) -> TokenStream {
         let ty = field.ty;
         quote! {
             #key => ::core::option::Option::Some(
-                (&::cls_core::__private::Probe::<#ty>::NEW).as_store_mut(&mut self.#member),
+                (&::cls_core::__private::Probe::<#ty>::NEW).field_kind().as_store_mut(&mut self.#member),
             ),
         }
     });
@@ -266,7 +266,7 @@ fn dynamic_impl(store: &Store<'_>) -> TokenStream {
         let ty = field.ty;
         quote! {
             #key => ::core::option::Option::Some(
-                (&::cls_core::__private::Probe::<#ty>::NEW).as_json_mut(&mut self.#member),
+                (&::cls_core::__private::Probe::<#ty>::NEW).json_kind().as_json_mut(&mut self.#member),
             ),
         }
     });
@@ -313,7 +313,7 @@ fn paths_fn(store: &Store<'_>) -> TokenStream {
     let entries = store.fields.iter().map(|field| {
         let key = field.ident.unraw().to_string();
         let ty = field.ty;
-        quote!((#key, (&::cls_core::__private::Probe::<#ty>::NEW).nested_paths()))
+        quote!((#key, (&::cls_core::__private::Probe::<#ty>::NEW).field_kind().paths()))
     });
     if store.input.generics.type_params().next().is_none() {
         quote! {
@@ -383,7 +383,7 @@ fn mentions_type_param(ty: &syn::Type, generics: &syn::Generics) -> bool {
     !params.is_empty() && walk(quote!(#ty), &params)
 }
 
-/// `ClsStore::__carry_clone`: when every field that is not `#[cls(local)]` is `Clone` (decided
+/// `DerivedStore::__carry_clone`: when every field that is not `#[cls(local)]` is `Clone` (decided
 /// at compile time), a copy field by field in which local fields, here and in nested stores,
 /// are built with `Default` and never cloned; otherwise the store's own `Clone` followed by a
 /// reset of the local fields.
@@ -405,11 +405,17 @@ fn carry_clone_body(store: &Store<'_>) -> TokenStream {
             let default = local_default(local, ty);
             quote!(#member: #default())
         } else {
-            quote!(#member: (&&&::cls_core::__private::Probe::<#ty>::NEW).carry_field(&self.#member))
+            quote! {
+                #member: (&::cls_core::__private::Probe::<#ty>::NEW)
+                    .field_kind()
+                    .carry(&self.#member, |leaf| {
+                        (&::cls_core::__private::Probe::<#ty>::NEW).clone_kind().clone_leaf(leaf)
+                    })
+            }
         }
     });
     quote! {
-        if (&::cls_core::__private::Probe::<#tuple>::NEW).all_clone() {
+        if (&::cls_core::__private::Probe::<#tuple>::NEW).clone_kind().is_clone() {
             Self { #(#fields),* }
         } else {
             ::cls_core::__private::carry_by_clone(self)
