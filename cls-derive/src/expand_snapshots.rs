@@ -20,7 +20,10 @@ fn derive_output_matches_the_snapshots() {
         .expect("tests/expand exists")
         .map(|entry| entry.expect("readable directory").path())
         .filter(|path| {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
             name.ends_with(".rs") && !name.ends_with(".expanded.rs")
         })
         .collect();
@@ -38,7 +41,10 @@ fn derive_output_matches_the_snapshots() {
         let expected = fs::read_to_string(&snapshot).unwrap_or_default();
         if expected != expanded {
             let line = first_difference(&expected, &expanded);
-            stale.push(format!("{} (first difference at line {line})", snapshot.display()));
+            stale.push(format!(
+                "{} (first difference at line {line})",
+                snapshot.display()
+            ));
         }
     }
     assert!(
@@ -70,14 +76,17 @@ fn expand_file(case: &Path) -> String {
 }
 
 fn derives_cls_store(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().filter(|a| a.path().is_ident("derive")).any(|attr| {
-        let mut found = false;
-        let _ = attr.parse_nested_meta(|meta| {
-            found |= meta.path.is_ident("ClsStore");
-            Ok(())
-        });
-        found
-    })
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("derive"))
+        .any(|attr| {
+            let mut found = false;
+            let _ = attr.parse_nested_meta(|meta| {
+                found |= meta.path.is_ident("ClsStore");
+                Ok(())
+            });
+            found
+        })
 }
 
 /// The 1-based line where two texts first differ (one past the end when only the final
