@@ -38,6 +38,13 @@ where
     pub tag: T,
 }
 
+/// A generic store that bounds nothing: the derive adds what a store needs.
+#[derive(ClsStore, Clone, Debug, Default)]
+pub struct Wrap<T> {
+    /// The wrapped value.
+    pub inner: T,
+}
+
 /// The request store.
 #[derive(ClsStore, Clone, Debug, Default)]
 pub struct AppStore {
@@ -66,4 +73,21 @@ fn generated_code_is_lint_clean() {
         assert_eq!(CLS.get::<path!(user.id)>(), 0);
         assert!(CLS.get::<path!(tx)>().is_none());
     });
+}
+
+#[test]
+fn generic_store_without_bounds_is_a_store() {
+    const WRAPPED: Cls<Wrap<u64>> = Cls::new();
+    const WRAPPED_USER: Cls<Wrap<User>> = Cls::new();
+
+    WRAPPED.run_sync(|| {
+        WRAPPED.set::<path!(inner)>(7);
+        assert_eq!(WRAPPED.get::<path!(inner)>(), 7);
+    });
+    // Typed paths go inside `T`; `paths()` follows only a parameter bounded by `ClsStore`.
+    WRAPPED_USER.run_sync(|| {
+        WRAPPED_USER.set::<path!(inner.id)>(9);
+        assert_eq!(WRAPPED_USER.get::<path!(inner.id)>(), 9);
+    });
+    assert_eq!(Wrap::<User>::paths(), ["inner"]);
 }

@@ -6,10 +6,47 @@ pub use crate::store::ClsStore;
 pub use crate::{chars, Cons, Nil};
 pub use core::marker::PhantomData;
 
-/// Asks at compile time whether a field's type is itself a store, without requiring it to
-/// be (autoref specialization): `(&Probe::<T>::NEW).nested_has_local()` picks the
-/// [`NestedStore`] impl when `T: ClsStore`, and the [`LeafField`] impl otherwise. The derive
-/// calls it on concrete field types only, where the choice is made.
+/// The derived half of [`ClsStore`] that the runtime calls and users never see: a supertrait,
+/// so that `S::__has_local()` and `store.__carry_clone()` work for any `S: ClsStore` while
+/// the public trait shows only `paths` and `fixture`. Implemented by `#[derive(ClsStore)]`.
+pub trait DerivedStore: Sized + DynStore {
+    /// The struct's name as written in its definition (`AppStore`), for messages.
+    fn __store_name() -> &'static str;
+
+    /// Whether this store, or a store nested in it, has a `#[cls(local)]` field.
+    fn __has_local() -> bool;
+
+    /// Resets every `#[cls(local)]` field, here and in nested stores, to its `Default`.
+    fn __reset_local(&mut self);
+
+    /// The store as it crosses into other work: a copy whose `#[cls(local)]` fields are
+    /// `Default`. Where the struct has local fields of its own, they are never cloned.
+    fn __carry_clone(&self) -> Self;
+}
+
+/// The carry copy of a store whose fields are not all `Clone`: its own `Clone`, then its
+/// local fields reset.
+///
+/// Bounded by `ClsStore` rather than `Clone` on purpose: inside the derived impl of a struct
+/// that forgot `#[derive(Clone)]`, `Self: ClsStore` still holds (the impl exists), so the one
+/// error a user sees is `ClsStore`'s missing `Clone`, not a second one here.
+#[inline]
+pub fn carry_by_clone<S: ClsStore>(store: &S) -> S {
+    let mut copy = store.clone();
+    copy.__reset_local();
+    copy
+}
+
+// Compile-time questions about a field's type, asked without requiring anything of it
+// (autoref specialization, the pattern of anyhow's `kind.rs`). Each question is one pair of
+// traits with the same method: the first is implemented for `Probe<T>` under the bound
+// being asked about, the second for `&Probe<T>` with no bound, so `(&Probe::<T>::NEW)`
+// picks the first when `T` meets the bound and the second otherwise. The method returns a
+// tag type, and what to do lives on the tag as inherent methods with the same names, so
+// the derive writes one call whatever the answer. It asks on the field types as written,
+// where the struct is defined: a type parameter meets only the bounds the struct gives it.
+
+/// The receiver of every question: `(&Probe::<FieldType>::NEW).field_kind()`.
 #[derive(Debug)]
 pub struct Probe<T: ?Sized>(PhantomData<T>);
 
@@ -17,101 +54,195 @@ impl<T: ?Sized> Probe<T> {
     pub const NEW: Self = Probe(PhantomData);
 }
 
-/// Chosen for fields whose type is a store.
-pub trait NestedStore<T> {
-    fn nested_has_local(&self) -> bool;
-    fn nested_reset_local(&self, value: &mut T);
-    fn nested_paths(&self) -> Option<&'static [&'static str]>;
-    fn as_store<'a>(&self, value: &'a T) -> Option<&'a dyn DynStore>;
-    fn as_store_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn DynStore>;
+/// Is the field a nested store? Yes: [`Nested`].
+pub trait NestedKind<T> {
+    #[inline]
+    fn field_kind(&self) -> Nested<T> {
+        Nested(PhantomData)
+    }
 }
 
-impl<T: ClsStore> NestedStore<T> for Probe<T> {
+impl<T: ClsStore> NestedKind<T> for Probe<T> {}
+
+/// Is the field a nested store? No: [`Leaf`].
+pub trait LeafKind<T> {
     #[inline]
-    fn nested_has_local(&self) -> bool {
+    fn field_kind(&self) -> Leaf<T> {
+        Leaf(PhantomData)
+    }
+}
+
+impl<T> LeafKind<T> for &Probe<T> {}
+
+/// A field whose type is a store: followed by `paths`, local resets, carry copies and paths
+/// given as strings.
+#[derive(Debug)]
+pub struct Nested<T>(PhantomData<T>);
+
+impl<T: ClsStore> Nested<T> {
+    #[inline]
+    pub fn has_local(self) -> bool {
         T::__has_local()
     }
 
     #[inline]
-    fn nested_reset_local(&self, value: &mut T) {
+    pub fn reset_local(self, value: &mut T) {
         value.__reset_local();
     }
 
-    fn nested_paths(&self) -> Option<&'static [&'static str]> {
+    pub fn paths(self) -> Option<&'static [&'static str]> {
         Some(T::paths())
     }
 
-    fn as_store<'a>(&self, value: &'a T) -> Option<&'a dyn DynStore> {
+    pub fn as_store(self, value: &T) -> Option<&dyn DynStore> {
         Some(value)
     }
 
-    fn as_store_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn DynStore> {
+    pub fn as_store_mut(self, value: &mut T) -> Option<&mut dyn DynStore> {
         Some(value)
     }
-}
 
-/// Chosen for fields of any other type: leaves.
-pub trait LeafField<T> {
-    fn nested_has_local(&self) -> bool;
-    fn nested_reset_local(&self, value: &mut T);
-    fn nested_paths(&self) -> Option<&'static [&'static str]>;
-    fn as_store<'a>(&self, value: &'a T) -> Option<&'a dyn DynStore>;
-    fn as_store_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn DynStore>;
-}
-
-impl<T> LeafField<T> for &Probe<T> {
+    /// The field's carry copy: the nested store's own, which never clones its local fields.
     #[inline]
-    fn nested_has_local(&self) -> bool {
+    pub fn carry(self, value: &T, _clone_leaf: impl FnOnce(&T) -> T) -> T {
+        value.__carry_clone()
+    }
+}
+
+/// A field of any other type: a leaf.
+#[derive(Debug)]
+pub struct Leaf<T>(PhantomData<T>);
+
+impl<T> Leaf<T> {
+    #[inline]
+    pub fn has_local(self) -> bool {
         false
     }
 
     #[inline]
-    fn nested_reset_local(&self, _: &mut T) {}
+    pub fn reset_local(self, _: &mut T) {}
 
-    fn nested_paths(&self) -> Option<&'static [&'static str]> {
+    pub fn paths(self) -> Option<&'static [&'static str]> {
         None
     }
 
-    fn as_store<'a>(&self, _: &'a T) -> Option<&'a dyn DynStore> {
+    pub fn as_store(self, _: &T) -> Option<&dyn DynStore> {
         None
     }
 
-    fn as_store_mut<'a>(&self, _: &'a mut T) -> Option<&'a mut dyn DynStore> {
+    pub fn as_store_mut(self, _: &mut T) -> Option<&mut dyn DynStore> {
         None
+    }
+
+    /// The field's carry copy: whatever the clone question answered for its type.
+    #[inline]
+    pub fn carry(self, value: &T, clone_leaf: impl FnOnce(&T) -> T) -> T {
+        clone_leaf(value)
     }
 }
 
-/// Chosen for fields whose type has a JSON form (`Serialize + DeserializeOwned`).
-pub trait JsonField<T> {
-    fn as_json<'a>(&self, value: &'a T) -> Option<&'a dyn JsonLeaf>;
-    fn as_json_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn JsonLeaf>;
+/// Does the field have a JSON form (`Serialize + DeserializeOwned`)? Yes: [`Json`].
+pub trait JsonKind<T> {
+    #[inline]
+    fn json_kind(&self) -> Json<T> {
+        Json(PhantomData)
+    }
 }
 
 #[cfg(feature = "serde")]
-impl<T: serde::Serialize + serde::de::DeserializeOwned> JsonField<T> for Probe<T> {
-    fn as_json<'a>(&self, value: &'a T) -> Option<&'a dyn JsonLeaf> {
+impl<T: serde::Serialize + serde::de::DeserializeOwned> JsonKind<T> for Probe<T> {}
+
+/// Does the field have a JSON form? No (a `Terminal` handle, or any field without the
+/// `serde` feature): [`NoJson`].
+pub trait NoJsonKind<T> {
+    #[inline]
+    fn json_kind(&self) -> NoJson<T> {
+        NoJson(PhantomData)
+    }
+}
+
+impl<T> NoJsonKind<T> for &Probe<T> {}
+
+/// A field read and written as JSON by `get_json`, `set_json` and fixtures.
+#[derive(Debug)]
+pub struct Json<T>(PhantomData<T>);
+
+#[cfg(feature = "serde")]
+impl<T: serde::Serialize + serde::de::DeserializeOwned> Json<T> {
+    pub fn as_json(self, value: &T) -> Option<&dyn JsonLeaf> {
         Some(value)
     }
 
-    fn as_json_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn JsonLeaf> {
+    pub fn as_json_mut(self, value: &mut T) -> Option<&mut dyn JsonLeaf> {
         Some(value)
     }
 }
 
-/// Chosen for fields without a JSON form (a `Terminal` handle), and for every field when
-/// the `serde` feature is off.
-pub trait NoJson<T> {
-    fn as_json<'a>(&self, value: &'a T) -> Option<&'a dyn JsonLeaf>;
-    fn as_json_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn JsonLeaf>;
-}
+/// A field without a JSON form.
+#[derive(Debug)]
+pub struct NoJson<T>(PhantomData<T>);
 
-impl<T> NoJson<T> for &Probe<T> {
-    fn as_json<'a>(&self, _: &'a T) -> Option<&'a dyn JsonLeaf> {
+impl<T> NoJson<T> {
+    pub fn as_json(self, _: &T) -> Option<&dyn JsonLeaf> {
         None
     }
 
-    fn as_json_mut<'a>(&self, _: &'a mut T) -> Option<&'a mut dyn JsonLeaf> {
+    pub fn as_json_mut(self, _: &mut T) -> Option<&mut dyn JsonLeaf> {
         None
+    }
+}
+
+/// Is the type `Clone`? Yes: [`Cloneable`]. Asked of each field, and of the tuple of the
+/// fields a carry copy clones (`(A, (B, ()))`), which is `Clone` when all of them are.
+pub trait CloneKind<T> {
+    #[inline]
+    fn clone_kind(&self) -> Cloneable<T> {
+        Cloneable(PhantomData)
+    }
+}
+
+impl<T: Clone> CloneKind<T> for Probe<T> {}
+
+/// Is the type `Clone`? No: [`NotCloneable`].
+pub trait NotCloneKind<T> {
+    #[inline]
+    fn clone_kind(&self) -> NotCloneable<T> {
+        NotCloneable(PhantomData)
+    }
+}
+
+impl<T> NotCloneKind<T> for &Probe<T> {}
+
+/// A `Clone` type.
+#[derive(Debug)]
+pub struct Cloneable<T>(PhantomData<T>);
+
+impl<T: Clone> Cloneable<T> {
+    #[inline]
+    pub const fn is_clone(self) -> bool {
+        true
+    }
+
+    #[inline]
+    pub fn clone_leaf(self, value: &T) -> T {
+        value.clone()
+    }
+}
+
+/// A type that is not `Clone` (or not known to be, for a type parameter).
+#[derive(Debug)]
+pub struct NotCloneable<T>(PhantomData<T>);
+
+impl<T> NotCloneable<T> {
+    #[inline]
+    pub const fn is_clone(self) -> bool {
+        false
+    }
+
+    /// Never called: the field-wise carry copy, the only caller, runs only when every field
+    /// it copies is `Clone`.
+    pub fn clone_leaf(self, _: &T) -> T {
+        unreachable!("the field-wise carry copy runs only when every field is `Clone`")
     }
 }
 
@@ -157,66 +288,4 @@ pub fn paths_of<S: 'static>(expand: impl FnOnce() -> Vec<&'static str>) -> &'sta
     #[allow(clippy::explicit_auto_deref)]
     let stored: &'static [&'static str] = *map.entry(TypeId::of::<S>()).or_insert(paths);
     stored
-}
-
-/// Whether every field of a tuple of field types (`(A, (B, ()))`) is `Clone`: chosen when
-/// it is, by autoref on `&Probe<Tuple>`.
-pub trait AllClone {
-    fn all_clone(&self) -> bool;
-}
-
-impl<T: Clone> AllClone for Probe<T> {
-    #[inline]
-    fn all_clone(&self) -> bool {
-        true
-    }
-}
-
-/// Chosen when some field type is not `Clone`.
-pub trait NotAllClone {
-    fn all_clone(&self) -> bool;
-}
-
-impl<T> NotAllClone for &Probe<T> {
-    #[inline]
-    fn all_clone(&self) -> bool {
-        false
-    }
-}
-
-/// A field's copy for carried work: a nested store's carry copy (its own `#[cls(local)]`
-/// fields never cloned) when the type is a store; called as `(&&&Probe::<T>::NEW)`.
-pub trait CarryStore<T> {
-    fn carry_field(&self, value: &T) -> T;
-}
-
-impl<T: ClsStore> CarryStore<T> for &&Probe<T> {
-    #[inline]
-    fn carry_field(&self, value: &T) -> T {
-        value.__carry_clone()
-    }
-}
-
-/// A field's copy for carried work: its clone, for a `Clone` leaf.
-pub trait CarryClone<T> {
-    fn carry_field(&self, value: &T) -> T;
-}
-
-impl<T: Clone> CarryClone<T> for &Probe<T> {
-    #[inline]
-    fn carry_field(&self, value: &T) -> T {
-        value.clone()
-    }
-}
-
-/// A field that is neither: never called, since the field-wise copy is only used when every
-/// field is `Clone` (see [`AllClone`]).
-pub trait CarryNone<T> {
-    fn carry_field(&self, value: &T) -> T;
-}
-
-impl<T> CarryNone<T> for Probe<T> {
-    fn carry_field(&self, _: &T) -> T {
-        unreachable!("the field-wise carry copy runs only when every field is `Clone`")
-    }
 }

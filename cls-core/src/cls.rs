@@ -51,7 +51,7 @@ use crate::store::ClsStore;
 /// assert!(!CLS.is_active());
 /// # }
 /// ```
-pub struct Cls<S: ClsStore> {
+pub struct Cls<S> {
     _store: PhantomData<fn() -> S>,
 }
 

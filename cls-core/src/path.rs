@@ -43,10 +43,13 @@ use std::marker::PhantomData;
 ///     assert_eq!((CLS.get::<path!(hits)>(), CLS.get::<path!(errors)>()), (2, 1));
 /// });
 /// ```
+// The derive's impls are `do_not_recommend`, so when a path goes past a leaf the error names
+// the store that holds the leaf (`Self`) and the rest of the path from the leaf on (`P`).
+// An unknown field is reported by the store's own field trait instead, which lists the fields.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is a leaf of the store: a path cannot continue past it",
-    label = "this path continues past a leaf",
-    note = "a path can only go inside fields whose type derives `ClsStore` and is not wrapped in `Terminal`"
+    message = "no path `{P}` in `{Self}`: it continues past a leaf",
+    label = "the path goes on after a leaf field of `{Self}`",
+    note = "a path goes inside a field only when the field's type derives `ClsStore` and is not wrapped in `Terminal`"
 )]
 pub trait Resolve<P> {
     /// The type of the value the path names.
@@ -81,12 +84,14 @@ pub trait Resolve<P> {
 }
 
 /// The end of a path: the value itself.
-#[doc(hidden)]
+///
+/// Not `#[doc(hidden)]` here (the re-exports are): compiler messages print a hidden type
+/// with its full path, `cls_core::Nil`, and a visible one by its name.
 #[derive(Debug)]
 pub struct Nil;
 
-/// A path segment (a field name spelled as a type) followed by the rest of the path.
-#[doc(hidden)]
+/// A path segment (a field name spelled as a type) followed by the rest of the path; shown
+/// by name in compiler messages, like [`Nil`].
 #[derive(Debug)]
 pub struct Cons<Name, Rest>(PhantomData<(Name, Rest)>);
 

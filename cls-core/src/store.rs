@@ -3,6 +3,8 @@
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
+use crate::__private::DerivedStore;
+
 /// A struct whose fields are reachable by typed paths inside a context.
 ///
 /// Implement it with `#[derive(ClsStore)]`, never by hand: the derive also generates the
@@ -15,6 +17,9 @@ use std::ops::{Deref, DerefMut};
 /// [`run`](crate::Cls::run) and [`enter`](crate::Cls::enter) also need `Default`. The derive
 /// asks nothing else of the struct or its fields (no `Debug`, no serde), except that a field
 /// marked `#[cls(local)]` implements `Default`: that is what spawned work sees in its place.
+/// A generic struct needs no bounds of its own: the derive bounds its impls by
+/// `Wrap<T>: Clone + Send + Sync + 'static`, so `Wrap<u64>` is a store and `Wrap<Rc<u8>>`
+/// is not.
 ///
 /// Unlike a tokio `task_local!`, one store holds every value a request needs, and a path
 /// names a value inside it.
@@ -47,10 +52,11 @@ use std::ops::{Deref, DerefMut};
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a context store",
-    label = "`{Self}` does not derive `ClsStore`",
-    note = "add `#[derive(ClsStore, Clone)]` to the definition of `{Self}`"
+    label = "`{Self}` does not implement `ClsStore`",
+    note = "add `#[derive(ClsStore, Clone)]` to the definition of `{Self}`",
+    note = "a generic store is a store only for type arguments that make it `Clone + Send + Sync + 'static`"
 )]
-pub trait ClsStore: Clone + Send + Sync + 'static + crate::dynamic::DynStore {
+pub trait ClsStore: Clone + Send + Sync + 'static + DerivedStore {
     /// Every dotted path of the store, in declaration order, nested stores expanded and
     /// `Terminal` fields as leaves: `["request_id", "user", "user.id", "user.name", "db"]`.
     ///
@@ -104,23 +110,6 @@ pub trait ClsStore: Clone + Send + Sync + 'static + crate::dynamic::DynStore {
     {
         crate::Fixture::from(Self::default())
     }
-
-    /// The struct's name as written in its definition (`AppStore`), for messages.
-    #[doc(hidden)]
-    fn __store_name() -> &'static str;
-
-    /// Whether this store, or a store nested in it, has a `#[cls(local)]` field.
-    #[doc(hidden)]
-    fn __has_local() -> bool;
-
-    /// Resets every `#[cls(local)]` field, here and in nested stores, to its `Default`.
-    #[doc(hidden)]
-    fn __reset_local(&mut self);
-
-    /// The store as it crosses into other work: a copy whose `#[cls(local)]` fields are
-    /// `Default`. Where the struct has local fields of its own, they are never cloned.
-    #[doc(hidden)]
-    fn __carry_clone(&self) -> Self;
 }
 
 /// An opaque leaf of a store: a path can name a `Terminal` field but never go inside it.

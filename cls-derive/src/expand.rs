@@ -26,9 +26,14 @@ pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
 fn impl_store(store: &Store<'_>) -> TokenStream {
     let input = store.input;
     let ident = &input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
     let field_trait = format_ident!("ClsFieldOf{}", ident);
     let name = ident.to_string();
+    let store_where = where_self(
+        input,
+        &quote!(::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static),
+    );
+    let field_where = where_self(input, &quote!('static));
 
     let listed = store
         .fields
@@ -49,9 +54,12 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
         let member = field.ident;
         let ty = field.ty;
         let seg = name_type(member);
+        // `do_not_recommend`: an unknown field would otherwise also list these impls one by
+        // one, a second, noisier copy of the note that names the fields.
         quote! {
             #[automatically_derived]
-            impl #impl_generics #field_trait<#seg> for #ident #ty_generics #where_clause {
+            #[diagnostic::do_not_recommend]
+            impl #impl_generics #field_trait<#seg> for #ident #ty_generics #field_where {
                 type Type = #ty;
                 #[inline]
                 fn field(&self) -> &#ty {
@@ -72,7 +80,7 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
         if field.attrs.local.is_some() {
             quote!(true)
         } else {
-            quote!((&::cls_core::__private::Probe::<#ty>::NEW).nested_has_local())
+            quote!((&::cls_core::__private::Probe::<#ty>::NEW).field_kind().has_local())
         }
     });
     let reset = store.fields.iter().map(|field| {
@@ -85,7 +93,7 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
                 quote!(self.#member = #default();)
             }
             None => quote! {
-                (&::cls_core::__private::Probe::<#ty>::NEW).nested_reset_local(&mut self.#member);
+                (&::cls_core::__private::Probe::<#ty>::NEW).field_kind().reset_local(&mut self.#member);
             },
         }
     });
@@ -99,8 +107,8 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
         const _: () = {
             #[allow(unused_imports)]
             use ::cls_core::__private::{
-                AllClone as _, CarryClone as _, CarryNone as _, CarryStore as _, JsonField as _,
-                LeafField as _, NestedStore as _, NoJson as _, NotAllClone as _,
+                CloneKind as _, JsonKind as _, LeafKind as _, NestedKind as _, NoJsonKind as _,
+                NotCloneKind as _,
             };
 
             #[doc(hidden)]
@@ -117,10 +125,16 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
 
             #dynamic
 
+            // `do_not_recommend`: `Cls<Wrap<Rc<u8>>>` is then one error in `ClsStore`'s words,
+            // not one per unmet bound (`Send`, `Sync`), each explaining this impl.
             #[automatically_derived]
-            impl #impl_generics ::cls_core::__private::ClsStore for #ident #ty_generics #where_clause {
+            #[diagnostic::do_not_recommend]
+            impl #impl_generics ::cls_core::__private::ClsStore for #ident #ty_generics #store_where {
                 #paths
+            }
 
+            #[automatically_derived]
+            impl #impl_generics ::cls_core::__private::DerivedStore for #ident #ty_generics #store_where {
                 #[inline]
                 fn __store_name() -> &'static str {
                     #name
@@ -142,9 +156,36 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
     }
 }
 
+/// The struct's where clause plus `Self: bounds`, spelled with the struct's type, for a generic
+/// struct. The `ClsStore` impls are bounded by the supertraits of `ClsStore`,
+/// `Wrap<T>: Clone + Send + Sync + 'static`, so that `#[derive(ClsStore, Clone)] struct
+/// Wrap<T> { inner: T }` compiles and `Wrap<T>` is a store for exactly the `T` that make it
+/// one, whatever bounds its own `Clone` impl asks for (serde bounds its impls from the fields
+/// in the same spirit). The field impls need `'static` only.
+///
+/// A struct without generics gets nothing added: a bound with nothing generic in it that fails
+/// is an error of its own, which would double the missing-`Clone` error.
+fn where_self(input: &DeriveInput, bounds: &TokenStream) -> TokenStream {
+    let ident = &input.ident;
+    let (_, ty_generics, where_clause) = input.generics.split_for_impl();
+    if input.generics.params.is_empty() {
+        return quote!(#where_clause);
+    }
+    let mut predicates: Vec<TokenStream> = where_clause
+        .map(|w| w.predicates.iter().map(|p| quote!(#p)).collect())
+        .unwrap_or_default();
+    predicates.push(quote!(#ident #ty_generics: #bounds));
+    quote!(where #(#predicates),*)
+}
+
 /// `impl Resolve<Cons<Name, Rest>> for Store`: the first segment names a field through the
 /// struct's own field trait (whose message lists the fields), the rest resolves in the
 /// field's type.
+///
+/// `do_not_recommend` keeps rustc from explaining a failed path through this impl ("required
+/// for `User` to implement `Resolve<…>`", with advice about derive bounds that does not
+/// apply): the error is the field trait's (an unknown field) or `Resolve`'s own message (a
+/// path past a leaf), and nothing else.
 fn resolve_impl(input: &DeriveInput, field_trait: &Ident) -> TokenStream {
     let ident = &input.ident;
     let (_, ty_generics, _) = input.generics.split_for_impl();
@@ -168,6 +209,7 @@ fn resolve_impl(input: &DeriveInput, field_trait: &Ident) -> TokenStream {
     let (impl_generics, _, where_clause) = generics.split_for_impl();
     quote! {
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl #impl_generics ::cls_core::__private::Resolve<::cls_core::__private::Cons<__ClsName, __ClsRest>>
             for #ident #ty_generics #where_clause
         {
@@ -202,8 +244,8 @@ fn dynamic_impl(store: &Store<'_>) -> TokenStream {
         let generic = mentions_type_param(ty, &input.generics);
         quote! {
             #key => ::core::option::Option::Some(::cls_core::__private::FieldRef {
-                store: (&::cls_core::__private::Probe::<#ty>::NEW).as_store(&self.#member),
-                json: (&::cls_core::__private::Probe::<#ty>::NEW).as_json(&self.#member),
+                store: (&::cls_core::__private::Probe::<#ty>::NEW).field_kind().as_store(&self.#member),
+                json: (&::cls_core::__private::Probe::<#ty>::NEW).json_kind().as_json(&self.#member),
                 ty: #shown,
                 terminal: #terminal,
                 generic: #generic,
@@ -215,7 +257,7 @@ fn dynamic_impl(store: &Store<'_>) -> TokenStream {
         let ty = field.ty;
         quote! {
             #key => ::core::option::Option::Some(
-                (&::cls_core::__private::Probe::<#ty>::NEW).as_store_mut(&mut self.#member),
+                (&::cls_core::__private::Probe::<#ty>::NEW).field_kind().as_store_mut(&mut self.#member),
             ),
         }
     });
@@ -224,7 +266,7 @@ fn dynamic_impl(store: &Store<'_>) -> TokenStream {
         let ty = field.ty;
         quote! {
             #key => ::core::option::Option::Some(
-                (&::cls_core::__private::Probe::<#ty>::NEW).as_json_mut(&mut self.#member),
+                (&::cls_core::__private::Probe::<#ty>::NEW).json_kind().as_json_mut(&mut self.#member),
             ),
         }
     });
@@ -271,7 +313,7 @@ fn paths_fn(store: &Store<'_>) -> TokenStream {
     let entries = store.fields.iter().map(|field| {
         let key = field.ident.unraw().to_string();
         let ty = field.ty;
-        quote!((#key, (&::cls_core::__private::Probe::<#ty>::NEW).nested_paths()))
+        quote!((#key, (&::cls_core::__private::Probe::<#ty>::NEW).field_kind().paths()))
     });
     if store.input.generics.type_params().next().is_none() {
         quote! {
@@ -341,7 +383,7 @@ fn mentions_type_param(ty: &syn::Type, generics: &syn::Generics) -> bool {
     !params.is_empty() && walk(quote!(#ty), &params)
 }
 
-/// `ClsStore::__carry_clone`: when every field that is not `#[cls(local)]` is `Clone` (decided
+/// `DerivedStore::__carry_clone`: when every field that is not `#[cls(local)]` is `Clone` (decided
 /// at compile time), a copy field by field in which local fields, here and in nested stores,
 /// are built with `Default` and never cloned; otherwise the store's own `Clone` followed by a
 /// reset of the local fields.
@@ -363,16 +405,20 @@ fn carry_clone_body(store: &Store<'_>) -> TokenStream {
             let default = local_default(local, ty);
             quote!(#member: #default())
         } else {
-            quote!(#member: (&&&::cls_core::__private::Probe::<#ty>::NEW).carry_field(&self.#member))
+            quote! {
+                #member: (&::cls_core::__private::Probe::<#ty>::NEW)
+                    .field_kind()
+                    .carry(&self.#member, |leaf| {
+                        (&::cls_core::__private::Probe::<#ty>::NEW).clone_kind().clone_leaf(leaf)
+                    })
+            }
         }
     });
     quote! {
-        if (&::cls_core::__private::Probe::<#tuple>::NEW).all_clone() {
+        if (&::cls_core::__private::Probe::<#tuple>::NEW).clone_kind().is_clone() {
             Self { #(#fields),* }
         } else {
-            let mut copy = ::core::clone::Clone::clone(self);
-            ::cls_core::__private::ClsStore::__reset_local(&mut copy);
-            copy
+            ::cls_core::__private::carry_by_clone(self)
         }
     }
 }

@@ -8,6 +8,8 @@
 mod ast;
 mod attr;
 mod expand;
+#[cfg(test)]
+mod expand_snapshots;
 mod path;
 
 use proc_macro::TokenStream;

@@ -99,11 +99,12 @@ fn path_type(segments: &[Ident]) -> TokenStream {
 }
 
 /// A field name spelled as a type that reads as the name in compiler messages: a tuple of
-/// one type per character, `user_id` as `(u, s, e, r, __, i, d)`.
+/// one type per character, `user_id` as `(u, s, e, r, __, i, d)`, and a one-character name
+/// as that character's type alone (`x`, not `(x,)`).
 pub(crate) fn name_type(ident: &Ident) -> TokenStream {
     let span = ident.span();
     let chars = ident.unraw().to_string();
-    let parts = chars.chars().map(|c| {
+    let mut parts = chars.chars().map(|c| {
         let name = match c {
             'a'..='z' | 'A'..='Z' => c.to_string(),
             '0'..='9' => format!("_{c}"),
@@ -113,5 +114,8 @@ pub(crate) fn name_type(ident: &Ident) -> TokenStream {
         let name = Ident::new(&name, span);
         quote_spanned!(span=> ::cls_core::__private::chars::#name)
     });
+    if chars.chars().count() == 1 {
+        return parts.next().expect("one character");
+    }
     quote_spanned!(span=> (#(#parts,)*))
 }

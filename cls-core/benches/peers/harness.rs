@@ -137,7 +137,7 @@ impl Harness {
 
     /// Whether the group with this key is selected by the filter (a substring of the key).
     pub(crate) fn wants(&self, key: &str) -> bool {
-        self.filter.as_deref().map_or(true, |f| key.contains(f))
+        self.filter.as_deref().is_none_or(|f| key.contains(f))
     }
 
     pub(crate) fn run(&mut self, mut group: Group<'_>) {

@@ -1,0 +1,256 @@
+#[derive(ClsStore, Clone, Default)]
+struct AppStore {
+    request_id: String,
+    #[cls(local)]
+    tx: Option<u64>,
+}
+#[allow(non_camel_case_types, non_snake_case)]
+const _: () = {
+    #[allow(unused_imports)]
+    use ::cls_core::__private::{
+        CloneKind as _, JsonKind as _, LeafKind as _, NestedKind as _, NoJsonKind as _,
+        NotCloneKind as _,
+    };
+    #[doc(hidden)]
+    #[diagnostic::on_unimplemented(
+        message = "no field `{Name}` in `AppStore`",
+        label = "`AppStore` has no such field (the name is spelled out letter by letter above)",
+        note = "the fields of `AppStore` are: `request_id`, `tx`"
+    )]
+    pub trait ClsFieldOfAppStore<Name> {
+        type Type: 'static;
+        fn field(&self) -> &Self::Type;
+        fn field_mut(&mut self) -> &mut Self::Type;
+    }
+    #[automatically_derived]
+    #[diagnostic::do_not_recommend]
+    impl ClsFieldOfAppStore<
+        (
+            ::cls_core::__private::chars::r,
+            ::cls_core::__private::chars::e,
+            ::cls_core::__private::chars::q,
+            ::cls_core::__private::chars::u,
+            ::cls_core::__private::chars::e,
+            ::cls_core::__private::chars::s,
+            ::cls_core::__private::chars::t,
+            ::cls_core::__private::chars::__,
+            ::cls_core::__private::chars::i,
+            ::cls_core::__private::chars::d,
+        ),
+    > for AppStore {
+        type Type = String;
+        #[inline]
+        fn field(&self) -> &String {
+            &self.request_id
+        }
+        #[inline]
+        fn field_mut(&mut self) -> &mut String {
+            &mut self.request_id
+        }
+    }
+    #[automatically_derived]
+    #[diagnostic::do_not_recommend]
+    impl ClsFieldOfAppStore<
+        (::cls_core::__private::chars::t, ::cls_core::__private::chars::x),
+    > for AppStore {
+        type Type = Option<u64>;
+        #[inline]
+        fn field(&self) -> &Option<u64> {
+            &self.tx
+        }
+        #[inline]
+        fn field_mut(&mut self) -> &mut Option<u64> {
+            &mut self.tx
+        }
+    }
+    #[automatically_derived]
+    #[diagnostic::do_not_recommend]
+    impl<
+        __ClsName,
+        __ClsRest,
+    > ::cls_core::__private::Resolve<::cls_core::__private::Cons<__ClsName, __ClsRest>>
+    for AppStore
+    where
+        Self: ClsFieldOfAppStore<__ClsName>,
+        <Self as ClsFieldOfAppStore<
+            __ClsName,
+        >>::Type: ::cls_core::__private::Resolve<__ClsRest>,
+    {
+        type Value = <<Self as ClsFieldOfAppStore<
+            __ClsName,
+        >>::Type as ::cls_core::__private::Resolve<__ClsRest>>::Value;
+        #[inline]
+        fn resolve(&self) -> &Self::Value {
+            ::cls_core::__private::Resolve::<
+                __ClsRest,
+            >::resolve(ClsFieldOfAppStore::<__ClsName>::field(self))
+        }
+        #[inline]
+        fn resolve_mut(&mut self) -> &mut Self::Value {
+            ::cls_core::__private::Resolve::<
+                __ClsRest,
+            >::resolve_mut(ClsFieldOfAppStore::<__ClsName>::field_mut(self))
+        }
+    }
+    #[automatically_derived]
+    impl ::cls_core::__private::DynStore for AppStore {
+        fn dyn_name(&self) -> &'static str {
+            "AppStore"
+        }
+        fn dyn_field_names(&self) -> &'static [&'static str] {
+            &["request_id", "tx"]
+        }
+        fn dyn_field(
+            &self,
+            name: &str,
+        ) -> ::core::option::Option<::cls_core::__private::FieldRef<'_>> {
+            match name {
+                "request_id" => {
+                    ::core::option::Option::Some(::cls_core::__private::FieldRef {
+                        store: (&::cls_core::__private::Probe::<String>::NEW)
+                            .field_kind()
+                            .as_store(&self.request_id),
+                        json: (&::cls_core::__private::Probe::<String>::NEW)
+                            .json_kind()
+                            .as_json(&self.request_id),
+                        ty: "String",
+                        terminal: false,
+                        generic: false,
+                    })
+                }
+                "tx" => {
+                    ::core::option::Option::Some(::cls_core::__private::FieldRef {
+                        store: (&::cls_core::__private::Probe::<Option<u64>>::NEW)
+                            .field_kind()
+                            .as_store(&self.tx),
+                        json: (&::cls_core::__private::Probe::<Option<u64>>::NEW)
+                            .json_kind()
+                            .as_json(&self.tx),
+                        ty: "Option<u64>",
+                        terminal: false,
+                        generic: false,
+                    })
+                }
+                _ => ::core::option::Option::None,
+            }
+        }
+        fn dyn_store_mut(
+            &mut self,
+            name: &str,
+        ) -> ::core::option::Option<
+            ::core::option::Option<&mut dyn ::cls_core::__private::DynStore>,
+        > {
+            match name {
+                "request_id" => {
+                    ::core::option::Option::Some(
+                        (&::cls_core::__private::Probe::<String>::NEW)
+                            .field_kind()
+                            .as_store_mut(&mut self.request_id),
+                    )
+                }
+                "tx" => {
+                    ::core::option::Option::Some(
+                        (&::cls_core::__private::Probe::<Option<u64>>::NEW)
+                            .field_kind()
+                            .as_store_mut(&mut self.tx),
+                    )
+                }
+                _ => ::core::option::Option::None,
+            }
+        }
+        fn dyn_json_mut(
+            &mut self,
+            name: &str,
+        ) -> ::core::option::Option<
+            ::core::option::Option<&mut dyn ::cls_core::__private::JsonLeaf>,
+        > {
+            match name {
+                "request_id" => {
+                    ::core::option::Option::Some(
+                        (&::cls_core::__private::Probe::<String>::NEW)
+                            .json_kind()
+                            .as_json_mut(&mut self.request_id),
+                    )
+                }
+                "tx" => {
+                    ::core::option::Option::Some(
+                        (&::cls_core::__private::Probe::<Option<u64>>::NEW)
+                            .json_kind()
+                            .as_json_mut(&mut self.tx),
+                    )
+                }
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
+    #[automatically_derived]
+    #[diagnostic::do_not_recommend]
+    impl ::cls_core::__private::ClsStore for AppStore {
+        fn paths() -> &'static [&'static str] {
+            static PATHS: ::cls_core::__private::OnceLock<
+                ::std::vec::Vec<&'static str>,
+            > = ::cls_core::__private::OnceLock::new();
+            PATHS
+                .get_or_init(|| ::cls_core::__private::expand_paths(
+                    &[
+                        (
+                            "request_id",
+                            (&::cls_core::__private::Probe::<String>::NEW)
+                                .field_kind()
+                                .paths(),
+                        ),
+                        (
+                            "tx",
+                            (&::cls_core::__private::Probe::<Option<u64>>::NEW)
+                                .field_kind()
+                                .paths(),
+                        ),
+                    ],
+                ))
+        }
+    }
+    #[automatically_derived]
+    impl ::cls_core::__private::DerivedStore for AppStore {
+        #[inline]
+        fn __store_name() -> &'static str {
+            "AppStore"
+        }
+        #[inline]
+        fn __has_local() -> bool {
+            false
+                || (&::cls_core::__private::Probe::<String>::NEW)
+                    .field_kind()
+                    .has_local() || true
+        }
+        #[inline]
+        fn __reset_local(&mut self) {
+            (&::cls_core::__private::Probe::<String>::NEW)
+                .field_kind()
+                .reset_local(&mut self.request_id);
+            self.tx = ::cls_core::__private::local_default::<Option<u64>>();
+        }
+        #[inline]
+        fn __carry_clone(&self) -> Self {
+            if (&::cls_core::__private::Probe::<(String, ())>::NEW)
+                .clone_kind()
+                .is_clone()
+            {
+                Self {
+                    request_id: (&::cls_core::__private::Probe::<String>::NEW)
+                        .field_kind()
+                        .carry(
+                            &self.request_id,
+                            |leaf| {
+                                (&::cls_core::__private::Probe::<String>::NEW)
+                                    .clone_kind()
+                                    .clone_leaf(leaf)
+                            },
+                        ),
+                    tx: ::cls_core::__private::local_default::<Option<u64>>(),
+                }
+            } else {
+                ::cls_core::__private::carry_by_clone(self)
+            }
+        }
+    }
+};

@@ -1,0 +1,6 @@
+// The plain case: named fields of leaf types.
+#[derive(ClsStore, Clone, Default)]
+struct AppStore {
+    request_id: String,
+    attempts: u32,
+}

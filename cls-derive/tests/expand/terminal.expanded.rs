@@ -1,0 +1,267 @@
+#[derive(ClsStore, Clone)]
+struct AppStore {
+    db: Terminal<Arc<Pool>>,
+    user: Terminal<User>,
+}
+#[allow(non_camel_case_types, non_snake_case)]
+const _: () = {
+    #[allow(unused_imports)]
+    use ::cls_core::__private::{
+        CloneKind as _, JsonKind as _, LeafKind as _, NestedKind as _, NoJsonKind as _,
+        NotCloneKind as _,
+    };
+    #[doc(hidden)]
+    #[diagnostic::on_unimplemented(
+        message = "no field `{Name}` in `AppStore`",
+        label = "`AppStore` has no such field (the name is spelled out letter by letter above)",
+        note = "the fields of `AppStore` are: `db`, `user`"
+    )]
+    pub trait ClsFieldOfAppStore<Name> {
+        type Type: 'static;
+        fn field(&self) -> &Self::Type;
+        fn field_mut(&mut self) -> &mut Self::Type;
+    }
+    #[automatically_derived]
+    #[diagnostic::do_not_recommend]
+    impl ClsFieldOfAppStore<
+        (::cls_core::__private::chars::d, ::cls_core::__private::chars::b),
+    > for AppStore {
+        type Type = Terminal<Arc<Pool>>;
+        #[inline]
+        fn field(&self) -> &Terminal<Arc<Pool>> {
+            &self.db
+        }
+        #[inline]
+        fn field_mut(&mut self) -> &mut Terminal<Arc<Pool>> {
+            &mut self.db
+        }
+    }
+    #[automatically_derived]
+    #[diagnostic::do_not_recommend]
+    impl ClsFieldOfAppStore<
+        (
+            ::cls_core::__private::chars::u,
+            ::cls_core::__private::chars::s,
+            ::cls_core::__private::chars::e,
+            ::cls_core::__private::chars::r,
+        ),
+    > for AppStore {
+        type Type = Terminal<User>;
+        #[inline]
+        fn field(&self) -> &Terminal<User> {
+            &self.user
+        }
+        #[inline]
+        fn field_mut(&mut self) -> &mut Terminal<User> {
+            &mut self.user
+        }
+    }
+    #[automatically_derived]
+    #[diagnostic::do_not_recommend]
+    impl<
+        __ClsName,
+        __ClsRest,
+    > ::cls_core::__private::Resolve<::cls_core::__private::Cons<__ClsName, __ClsRest>>
+    for AppStore
+    where
+        Self: ClsFieldOfAppStore<__ClsName>,
+        <Self as ClsFieldOfAppStore<
+            __ClsName,
+        >>::Type: ::cls_core::__private::Resolve<__ClsRest>,
+    {
+        type Value = <<Self as ClsFieldOfAppStore<
+            __ClsName,
+        >>::Type as ::cls_core::__private::Resolve<__ClsRest>>::Value;
+        #[inline]
+        fn resolve(&self) -> &Self::Value {
+            ::cls_core::__private::Resolve::<
+                __ClsRest,
+            >::resolve(ClsFieldOfAppStore::<__ClsName>::field(self))
+        }
+        #[inline]
+        fn resolve_mut(&mut self) -> &mut Self::Value {
+            ::cls_core::__private::Resolve::<
+                __ClsRest,
+            >::resolve_mut(ClsFieldOfAppStore::<__ClsName>::field_mut(self))
+        }
+    }
+    #[automatically_derived]
+    impl ::cls_core::__private::DynStore for AppStore {
+        fn dyn_name(&self) -> &'static str {
+            "AppStore"
+        }
+        fn dyn_field_names(&self) -> &'static [&'static str] {
+            &["db", "user"]
+        }
+        fn dyn_field(
+            &self,
+            name: &str,
+        ) -> ::core::option::Option<::cls_core::__private::FieldRef<'_>> {
+            match name {
+                "db" => {
+                    ::core::option::Option::Some(::cls_core::__private::FieldRef {
+                        store: (&::cls_core::__private::Probe::<
+                            Terminal<Arc<Pool>>,
+                        >::NEW)
+                            .field_kind()
+                            .as_store(&self.db),
+                        json: (&::cls_core::__private::Probe::<Terminal<Arc<Pool>>>::NEW)
+                            .json_kind()
+                            .as_json(&self.db),
+                        ty: "Terminal<Arc<Pool>>",
+                        terminal: true,
+                        generic: false,
+                    })
+                }
+                "user" => {
+                    ::core::option::Option::Some(::cls_core::__private::FieldRef {
+                        store: (&::cls_core::__private::Probe::<Terminal<User>>::NEW)
+                            .field_kind()
+                            .as_store(&self.user),
+                        json: (&::cls_core::__private::Probe::<Terminal<User>>::NEW)
+                            .json_kind()
+                            .as_json(&self.user),
+                        ty: "Terminal<User>",
+                        terminal: true,
+                        generic: false,
+                    })
+                }
+                _ => ::core::option::Option::None,
+            }
+        }
+        fn dyn_store_mut(
+            &mut self,
+            name: &str,
+        ) -> ::core::option::Option<
+            ::core::option::Option<&mut dyn ::cls_core::__private::DynStore>,
+        > {
+            match name {
+                "db" => {
+                    ::core::option::Option::Some(
+                        (&::cls_core::__private::Probe::<Terminal<Arc<Pool>>>::NEW)
+                            .field_kind()
+                            .as_store_mut(&mut self.db),
+                    )
+                }
+                "user" => {
+                    ::core::option::Option::Some(
+                        (&::cls_core::__private::Probe::<Terminal<User>>::NEW)
+                            .field_kind()
+                            .as_store_mut(&mut self.user),
+                    )
+                }
+                _ => ::core::option::Option::None,
+            }
+        }
+        fn dyn_json_mut(
+            &mut self,
+            name: &str,
+        ) -> ::core::option::Option<
+            ::core::option::Option<&mut dyn ::cls_core::__private::JsonLeaf>,
+        > {
+            match name {
+                "db" => {
+                    ::core::option::Option::Some(
+                        (&::cls_core::__private::Probe::<Terminal<Arc<Pool>>>::NEW)
+                            .json_kind()
+                            .as_json_mut(&mut self.db),
+                    )
+                }
+                "user" => {
+                    ::core::option::Option::Some(
+                        (&::cls_core::__private::Probe::<Terminal<User>>::NEW)
+                            .json_kind()
+                            .as_json_mut(&mut self.user),
+                    )
+                }
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
+    #[automatically_derived]
+    #[diagnostic::do_not_recommend]
+    impl ::cls_core::__private::ClsStore for AppStore {
+        fn paths() -> &'static [&'static str] {
+            static PATHS: ::cls_core::__private::OnceLock<
+                ::std::vec::Vec<&'static str>,
+            > = ::cls_core::__private::OnceLock::new();
+            PATHS
+                .get_or_init(|| ::cls_core::__private::expand_paths(
+                    &[
+                        (
+                            "db",
+                            (&::cls_core::__private::Probe::<Terminal<Arc<Pool>>>::NEW)
+                                .field_kind()
+                                .paths(),
+                        ),
+                        (
+                            "user",
+                            (&::cls_core::__private::Probe::<Terminal<User>>::NEW)
+                                .field_kind()
+                                .paths(),
+                        ),
+                    ],
+                ))
+        }
+    }
+    #[automatically_derived]
+    impl ::cls_core::__private::DerivedStore for AppStore {
+        #[inline]
+        fn __store_name() -> &'static str {
+            "AppStore"
+        }
+        #[inline]
+        fn __has_local() -> bool {
+            false
+                || (&::cls_core::__private::Probe::<Terminal<Arc<Pool>>>::NEW)
+                    .field_kind()
+                    .has_local()
+                || (&::cls_core::__private::Probe::<Terminal<User>>::NEW)
+                    .field_kind()
+                    .has_local()
+        }
+        #[inline]
+        fn __reset_local(&mut self) {
+            (&::cls_core::__private::Probe::<Terminal<Arc<Pool>>>::NEW)
+                .field_kind()
+                .reset_local(&mut self.db);
+            (&::cls_core::__private::Probe::<Terminal<User>>::NEW)
+                .field_kind()
+                .reset_local(&mut self.user);
+        }
+        #[inline]
+        fn __carry_clone(&self) -> Self {
+            if (&::cls_core::__private::Probe::<
+                (Terminal<Arc<Pool>>, (Terminal<User>, ())),
+            >::NEW)
+                .clone_kind()
+                .is_clone()
+            {
+                Self {
+                    db: (&::cls_core::__private::Probe::<Terminal<Arc<Pool>>>::NEW)
+                        .field_kind()
+                        .carry(
+                            &self.db,
+                            |leaf| {
+                                (&::cls_core::__private::Probe::<Terminal<Arc<Pool>>>::NEW)
+                                    .clone_kind()
+                                    .clone_leaf(leaf)
+                            },
+                        ),
+                    user: (&::cls_core::__private::Probe::<Terminal<User>>::NEW)
+                        .field_kind()
+                        .carry(
+                            &self.user,
+                            |leaf| {
+                                (&::cls_core::__private::Probe::<Terminal<User>>::NEW)
+                                    .clone_kind()
+                                    .clone_leaf(leaf)
+                            },
+                        ),
+                }
+            } else {
+                ::cls_core::__private::carry_by_clone(self)
+            }
+        }
+    }
+};
