@@ -343,3 +343,48 @@ fn a_clone_that_panics_during_a_write_leaves_the_store_shared_and_the_snapshot_u
         assert_eq!(snapshot.run_sync(|| FRAGILE.get::<path!(n)>()), 0);
     });
 }
+
+/// What the panic hook of [`a_panic_hook_can_capture_the_context_even_inside_update`] saw,
+/// by thread: other tests of this binary may panic while it is installed.
+type HookSeen = Mutex<
+    Vec<(
+        std::thread::ThreadId,
+        Result<Vec<u64>, cls_core::ClsErrorKind>,
+    )>,
+>;
+static HOOK_SEEN: HookSeen = Mutex::new(Vec::new());
+
+#[test]
+fn a_panic_hook_can_capture_the_context_even_inside_update() {
+    // A crash reporter's hook records the context of the panic. With `snapshot()` a panic
+    // inside `update` would panic again in the hook and abort the process;
+    // `try_snapshot()` says why it cannot capture instead.
+    let previous = panic::take_hook();
+    panic::set_hook(Box::new(|_| {
+        let captured = cls_core::try_snapshot()
+            .map(|snapshot| {
+                snapshot.run_sync(|| CLS.try_get::<path!(user.id)>().ok().into_iter().collect())
+            })
+            .map_err(|err| err.kind());
+        let me = std::thread::current().id();
+        HOOK_SEEN.lock().unwrap().push((me, captured));
+    }));
+    CLS.run_with_sync(app("req-1", 7), || {
+        let _ = panic::catch_unwind(|| panic!("outside update"));
+        let _ = panic::catch_unwind(|| CLS.update::<path!(step), _>(|_| panic!("inside update")));
+    });
+    panic::set_hook(previous);
+    let me = std::thread::current().id();
+    let seen: Vec<_> = HOOK_SEEN
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(thread, _)| *thread == me)
+        .map(|(_, captured)| captured.clone())
+        .collect();
+    assert_eq!(
+        seen,
+        [Ok(vec![7]), Err(cls_core::ClsErrorKind::ReadWhileUpdating)]
+    );
+    CLS.assert_inactive();
+}

@@ -311,3 +311,142 @@ on_both_runtimes! {
         .await;
     }
 }
+
+// --- Code that runs in the middle of a write: a shared store's `Clone`, destructors ---------
+
+/// What a [`ReadsOnClone`] saw of the context each time it was cloned.
+static CLONES_SEEN: Mutex<Vec<Result<String, ClsErrorKind>>> = Mutex::new(Vec::new());
+
+/// Reads the context when cloned, as a field that stamps the request id into its copy might.
+#[derive(Default)]
+struct ReadsOnClone;
+
+impl Clone for ReadsOnClone {
+    fn clone(&self) -> Self {
+        let name = CLONING.try_get::<path!(name)>().map_err(|err| err.kind());
+        CLONES_SEEN.lock().unwrap().push(name);
+        ReadsOnClone
+    }
+}
+
+#[derive(ClsStore, Clone, Default)]
+struct CloningStore {
+    name: String,
+    reader: ReadsOnClone,
+}
+
+const CLONING: Cls<CloningStore> = Cls::new();
+
+#[test]
+fn a_clone_made_by_copy_on_write_can_read_the_context_as_it_was() {
+    let store = CloningStore {
+        name: "before".to_owned(),
+        reader: ReadsOnClone,
+    };
+    CLONING.run_with_sync(store, || {
+        // The snapshot shares the store, so the next write copies it first.
+        let snapshot = cls_core::snapshot();
+        CLONING.set::<path!(name)>("after".to_owned());
+        assert_eq!(
+            CLONES_SEEN.lock().unwrap().pop(),
+            Some(Ok("before".to_owned())),
+            "the copy is made before the write, under a read borrow"
+        );
+        assert_eq!(CLONING.get::<path!(name)>(), "after");
+        assert_eq!(snapshot.run_sync(|| CLONING.get::<path!(name)>()), "before");
+    });
+}
+
+/// Takes a snapshot of the context when cloned, as a handle that remembers where it was
+/// copied might.
+#[derive(Default)]
+struct SnapshotsOnClone(u32);
+
+impl Clone for SnapshotsOnClone {
+    fn clone(&self) -> Self {
+        let snapshot = cls_core::snapshot();
+        SnapshotsOnClone(snapshot.run_sync(|| SNAPSHOTTING.try_get::<path!(n)>().unwrap_or(0)))
+    }
+}
+
+#[derive(ClsStore, Clone, Default)]
+struct SnapshottingStore {
+    n: u32,
+    handle: SnapshotsOnClone,
+}
+
+const SNAPSHOTTING: Cls<SnapshottingStore> = Cls::new();
+
+/// Shares the store from inside `with`, then writes it: the write copies the store, and the
+/// copy's field takes a snapshot. Once, each.
+fn share_then_write() -> (u32, u32) {
+    let held = SNAPSHOTTING.with::<path!(n), _>(|_| cls_core::snapshot());
+    SNAPSHOTTING.set::<path!(n)>(1);
+    let copied_when = SNAPSHOTTING.with::<path!(handle), _>(|handle| handle.0);
+    (
+        held.run_sync(|| SNAPSHOTTING.get::<path!(n)>()),
+        copied_when,
+    )
+}
+
+#[test]
+fn a_field_whose_clone_takes_a_snapshot_works_in_a_sync_context() {
+    // This recursed without end when `run_with_sync` kept its store inline: sharing it
+    // from inside `with` copied it, and the copy took a snapshot, which copied it again.
+    let seen = SNAPSHOTTING.run_with_sync(SnapshottingStore::default(), share_then_write);
+    assert_eq!(
+        seen,
+        (0, 0),
+        "the snapshot and the copy saw the store before the write"
+    );
+}
+
+#[tokio::test]
+async fn a_field_whose_clone_takes_a_snapshot_works_in_an_async_context() {
+    let seen = SNAPSHOTTING
+        .run_with(SnapshottingStore::default(), async { share_then_write() })
+        .await;
+    assert_eq!(seen, (0, 0));
+}
+
+/// What [`Note`] destructors saw of the context.
+static NOTE_DROPS_SEEN: Mutex<Vec<Result<String, ClsErrorKind>>> = Mutex::new(Vec::new());
+
+/// A JSON leaf that records, when dropped while it says "watched", the current `name`.
+#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
+struct Note(String);
+
+impl Drop for Note {
+    fn drop(&mut self) {
+        if self.0 == "watched" {
+            let name = NOTED.try_get::<path!(name)>().map_err(|err| err.kind());
+            NOTE_DROPS_SEEN.lock().unwrap().push(name);
+        }
+    }
+}
+
+#[derive(ClsStore, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct NotedStore {
+    name: String,
+    note: Note,
+}
+
+const NOTED: Cls<NotedStore> = Cls::new();
+
+#[test]
+fn destructor_of_a_value_replaced_by_set_json_can_read_the_context() {
+    let store = NotedStore {
+        name: "json".to_owned(),
+        note: Note("watched".to_owned()),
+    };
+    NOTED.run_with_sync(store, || {
+        NOTED
+            .set_json("note", serde_json::json!("replacement"))
+            .unwrap();
+        // As with `set`: dropped once the store is no longer borrowed for the write.
+        assert_eq!(
+            NOTE_DROPS_SEEN.lock().unwrap().pop(),
+            Some(Ok("json".to_owned()))
+        );
+    });
+}

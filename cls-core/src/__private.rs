@@ -150,7 +150,7 @@ pub trait JsonKind<T> {
 }
 
 #[cfg(feature = "serde")]
-impl<T: serde::Serialize + serde::de::DeserializeOwned> JsonKind<T> for Probe<T> {}
+impl<T: serde::Serialize + serde::de::DeserializeOwned + 'static> JsonKind<T> for Probe<T> {}
 
 /// Does the field have a JSON form? No (a `Terminal` handle, or any field without the
 /// `serde` feature): [`NoJson`].
@@ -168,7 +168,7 @@ impl<T> NoJsonKind<T> for &Probe<T> {}
 pub struct Json<T>(PhantomData<T>);
 
 #[cfg(feature = "serde")]
-impl<T: serde::Serialize + serde::de::DeserializeOwned> Json<T> {
+impl<T: serde::Serialize + serde::de::DeserializeOwned + 'static> Json<T> {
     pub fn as_json(self, value: &T) -> Option<&dyn JsonLeaf> {
         Some(value)
     }

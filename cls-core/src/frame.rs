@@ -61,7 +61,7 @@ impl Frame {
 
     /// Installs this frame inside the current context (a nested `run`, `run_with`, `exit`):
     /// contexts of other store types around it stay visible.
-    #[inline(always)]
+    #[inline]
     pub(crate) fn install_nested(&self) -> Installed<'_> {
         let below = match installed_head() {
             Some(outer) if outer.slot.type_id() == self.slot.type_id() => outer.below.get(),
@@ -98,7 +98,7 @@ impl Frame {
         })
     }
 
-    #[inline(always)]
+    #[inline]
     fn install(
         &self,
         head: &Cell<*const Frame>,
@@ -147,7 +147,7 @@ pub(crate) struct Installed<'a> {
 }
 
 impl Drop for Installed<'_> {
-    #[inline(always)]
+    #[inline]
     fn drop(&mut self) {
         HEAD.with(|head| head.set(self.previous));
     }

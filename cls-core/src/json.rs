@@ -124,7 +124,7 @@ impl<S: ClsStore> Cls<S> {
         })?
         .map_err(|p| self.problem(p))?;
         let last = segments[segments.len() - 1];
-        frame::write::<S, _>(|store| {
+        let replaced = frame::write::<S, _>(|store| {
             let parent = string_path::resolve_parent_mut(store, &segments);
             let leaf = parent
                 .dyn_json_mut(last)
@@ -132,7 +132,11 @@ impl<S: ClsStore> Cls<S> {
                 .expect("the path was resolved before");
             set_leaf(leaf, value, path)
         })?
-        .map_err(|p| self.problem(p))
+        .map_err(|p| self.problem(p))?;
+        // Dropped once the store is released, as `set` does: its destructor may use the
+        // context.
+        drop(replaced);
+        Ok(())
     }
 
     fn problem(&self, problem: Problem) -> ClsError {
@@ -140,12 +144,13 @@ impl<S: ClsStore> Cls<S> {
     }
 }
 
-/// Deserializes `value` into `leaf`; on error `leaf` is unchanged.
+/// Deserializes `value` into `leaf` and returns the value it replaced; on error `leaf` is
+/// unchanged.
 fn set_leaf(
     leaf: &mut dyn crate::string_path::JsonLeaf,
     value: Value,
     path: &str,
-) -> Result<(), Problem> {
+) -> Result<Box<dyn std::any::Any>, Problem> {
     // Kept to describe what was found when the value is rejected; a cheap clone next to
     // a deserialization, and only for scalars.
     let shown = match &value {

@@ -104,8 +104,6 @@ mod snapshot;
 mod spawn;
 mod store;
 mod string_path;
-// `store.rs` names the module by its former name; it is left to that file's own change.
-use self::string_path as dynamic;
 
 #[doc(hidden)]
 #[path = "__private.rs"]

@@ -153,7 +153,7 @@ impl Contexts {
 }
 
 impl Install for Contexts {
-    #[inline(always)]
+    #[inline]
     fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R {
         match &mut self.0 {
             Kind::Nested(frame) => {
@@ -173,7 +173,7 @@ impl Install for Contexts {
 }
 
 impl Install for Captured {
-    #[inline(always)]
+    #[inline]
     fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R {
         Captured::enter(self, f)
     }

@@ -57,20 +57,28 @@ pub trait JsonLeaf {
     /// The value as JSON (serializes this value only).
     #[cfg(feature = "serde")]
     fn to_json(&self) -> Result<serde_json::Value, serde_json::Error>;
-    /// Replaces the value with `value` deserialized; on error the value is unchanged.
+    /// Replaces the value with `value` deserialized, and returns the value it replaced, for
+    /// the caller to drop once the store is released (its destructor may use the context);
+    /// on error the value is unchanged.
     #[cfg(feature = "serde")]
-    fn set_json(&mut self, value: serde_json::Value) -> Result<(), serde_json::Error>;
+    fn set_json(
+        &mut self,
+        value: serde_json::Value,
+    ) -> Result<Box<dyn std::any::Any>, serde_json::Error>;
 }
 
 #[cfg(feature = "serde")]
-impl<T: serde::Serialize + serde::de::DeserializeOwned> JsonLeaf for T {
+impl<T: serde::Serialize + serde::de::DeserializeOwned + 'static> JsonLeaf for T {
     fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
         serde_json::to_value(self)
     }
 
-    fn set_json(&mut self, value: serde_json::Value) -> Result<(), serde_json::Error> {
-        *self = serde_json::from_value(value)?;
-        Ok(())
+    fn set_json(
+        &mut self,
+        value: serde_json::Value,
+    ) -> Result<Box<dyn std::any::Any>, serde_json::Error> {
+        let new = serde_json::from_value(value)?;
+        Ok(Box::new(std::mem::replace(self, new)))
     }
 }
 

@@ -79,10 +79,11 @@ pub(crate) fn run(h: &mut Harness) {
             Term::Case(2),
             1.25,
         )
-        .info(
+        .target(
             "2 other-type frames on top / none",
             Term::Case(2),
             Term::Case(0),
+            1.3,
         )
         .info(
             "8 other-type frames on top / none",

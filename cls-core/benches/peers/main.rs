@@ -2,7 +2,7 @@
 //!
 //! Run `cargo bench -p cls-core` (all groups, under ten seconds of measuring) or
 //! `cargo bench -p cls-core -- KEY` for the groups whose key contains `KEY`: `read`,
-//! `write`, `poll`, `sync_scope`, `spawn_ct`, `spawn_mt`, `depth`, `contexts`, `json`.
+//! `write`, `poll`, `sync_scope`, `spawn_ct`, `spawn_mt`, `depth`, `contexts`, `capture`, `json`.
 //! `cargo test -p cls-core --benches` runs every routine a few times, unmeasured.
 //!
 //! # How it measures
@@ -91,6 +91,7 @@ macro_rules! time_unrolled {
 }
 
 // The groups, declared after `time_unrolled!` so that they can use it.
+mod capture;
 mod contexts;
 mod depth;
 mod json;
@@ -168,6 +169,7 @@ fn run_all() {
     spawn_mt::run(&mut h);
     depth::run(&mut h);
     contexts::run(&mut h);
+    capture::run(&mut h);
     json::run(&mut h);
     h.finish();
 }
