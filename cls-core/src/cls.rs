@@ -484,6 +484,10 @@ impl<S: ClsStore> Cls<S> {
     /// looking at the store. Contexts opened inside `f` (`run`, `run_with`) are new contexts
     /// and can be written freely.
     ///
+    /// Copy-on-write covers [`set`](Cls::set) and [`update`](Cls::update). A value with
+    /// interior mutability reached through `f` (a `Mutex`, an atomic) is the same value for
+    /// every context, task and snapshot sharing the store, as in any `Arc`.
+    ///
     /// # Panics
     ///
     /// When no context of `S` is active, or from inside an [`update`](Cls::update) closure

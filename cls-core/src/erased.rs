@@ -14,7 +14,7 @@
 //! This file and `frame.rs` hold the crate's only `unsafe` code.
 
 use std::any::TypeId;
-use std::cell::{RefCell, RefMut};
+use std::cell::{Cell, RefCell, RefMut};
 use std::mem;
 use std::sync::atomic::{fence, Ordering};
 use std::sync::Arc;
@@ -56,6 +56,9 @@ pub(crate) struct Slot {
     type_id: TypeId,
     name: &'static str,
     store: RefCell<Option<Arc<dyn AnyStore>>>,
+    /// The `Arc` is known to be the store's only owner: a write needs no atomic check.
+    /// Cleared whenever the slot shares it.
+    unique: Cell<bool>,
 }
 
 impl Slot {
@@ -65,6 +68,7 @@ impl Slot {
             type_id: TypeId::of::<S>(),
             name: S::__store_name(),
             store: RefCell::new(Some(store)),
+            unique: Cell::new(false),
         }
     }
 
@@ -76,6 +80,7 @@ impl Slot {
             type_id,
             name,
             store: RefCell::new(Some(store)),
+            unique: Cell::new(false),
         }
     }
 
@@ -85,6 +90,7 @@ impl Slot {
             type_id: TypeId::of::<S>(),
             name: S::__store_name(),
             store: RefCell::new(None),
+            unique: Cell::new(false),
         }
     }
 
@@ -129,7 +135,7 @@ impl Slot {
     #[inline]
     pub(crate) fn write<S: ClsStore, R>(&self, f: impl FnOnce(&mut S) -> R) -> Result<R, ClsError> {
         let mut store = self.borrow_mut::<S>()?;
-        if let Some(store) = unique_mut(&mut store) {
+        if let Some(store) = unique_mut(&mut store, &self.unique) {
             return Ok(f(store));
         }
         drop(store);
@@ -149,7 +155,7 @@ impl Slot {
         let old;
         let mut store = self.borrow_mut::<S>()?;
         old = mem::replace(&mut *store, copy);
-        let result = f(unique_mut(&mut store).expect("a fresh copy has one owner"));
+        let result = f(unique_mut(&mut store, &self.unique).expect("a fresh copy has one owner"));
         drop(store);
         drop(old);
         Ok(result)
@@ -161,6 +167,7 @@ impl Slot {
         let old;
         let mut store = self.borrow_mut::<S>()?;
         old = mem::replace(&mut *store, Arc::new(new));
+        self.unique.set(true);
         drop(store);
         drop(old);
         Ok(())
@@ -169,13 +176,18 @@ impl Slot {
     /// A new owner of the store, shared copy-on-write (a nested `run`); `None` when the
     /// slot hides its type.
     pub(crate) fn share(&self) -> Result<Option<Arc<dyn AnyStore>>, ClsError> {
-        Ok(self.borrow()?.clone())
+        let shared = self.borrow()?.clone();
+        self.unique.set(false);
+        Ok(shared)
     }
 
     /// The store as it crosses into other work, `#[cls(local)]` fields reset; `None` when
     /// the slot hides its type.
     pub(crate) fn carry(&self) -> Result<Option<Arc<dyn AnyStore>>, ClsError> {
-        Ok(self.borrow()?.as_ref().map(|store| store.carry(store)))
+        let carried = self.borrow()?.as_ref().map(|store| store.carry(store));
+        // Carrying a store without local fields shares it.
+        self.unique.set(false);
+        Ok(carried)
     }
 
     /// Takes the store out, to hand it back to the carrier it was lent from.
@@ -239,21 +251,34 @@ impl std::ops::DerefMut for TypedMut<'_> {
 /// The store as the `S` it is, for writing, when this `Arc` is its only owner; `None` when
 /// it is shared.
 ///
-/// Uniqueness is checked with a plain load of the strong count, not `Arc::get_mut`'s
-/// read-modify-write: this is the hot path of every write.
+/// `unique` remembers a check that found the `Arc` unshared, so that the hot path of a write
+/// is a flag, not an atomic load and a fence; the slot clears it whenever it shares the
+/// `Arc`. The check itself is a plain load of the strong count, not `Arc::get_mut`'s
+/// read-modify-write.
 #[inline]
-fn unique_mut<'a, S: ClsStore>(store: &'a mut TypedMut<'_>) -> Option<&'a mut S> {
-    if store.type_id != TypeId::of::<S>() || Arc::strong_count(&store.store) != 1 {
+fn unique_mut<'a, S: ClsStore>(
+    store: &'a mut TypedMut<'_>,
+    unique: &Cell<bool>,
+) -> Option<&'a mut S> {
+    if store.type_id != TypeId::of::<S>() {
         return None;
     }
-    // Pairs with the release decrement of an owner that let go on another thread, so that
-    // its last accesses happen before the caller's write.
-    fence(Ordering::Acquire);
+    if !unique.get() {
+        if Arc::strong_count(&store.store) != 1 {
+            return None;
+        }
+        // Pairs with the release decrement of an owner that let go on another thread, so
+        // that its last accesses happen before the caller's write.
+        fence(Ordering::Acquire);
+        unique.set(true);
+    }
     // SAFETY: the pointee is an `S` (checked above against the `TypeId` the slot keeps
-    // beside the store). This `Arc` is its only owner: its strong count is one, no `Weak`
-    // is ever made, and the fence orders every former owner's accesses before this one. The
-    // `&mut` borrow of the only `Arc` keeps it so for the returned lifetime (a clone needs
-    // the `Arc`). `Arc::as_ptr` keeps the provenance of the allocation the `Arc` owns, so
-    // writing through it is allowed.
+    // beside the store). This `Arc` is its only owner: its strong count was one when
+    // `unique` was set (by this check, or by the slot right after an `Arc::new`), the slot
+    // clears `unique` whenever it makes another `Arc` of it, and no `Weak` is ever made; the
+    // fence ordered every former owner's accesses before this one. The `&mut` borrow of the
+    // only `Arc` keeps it so for the returned lifetime (a clone needs the `Arc`).
+    // `Arc::as_ptr` keeps the provenance of the allocation the `Arc` owns, so writing
+    // through it is allowed.
     Some(unsafe { &mut *Arc::as_ptr(&store.store).cast::<S>().cast_mut() })
 }

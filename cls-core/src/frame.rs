@@ -191,14 +191,20 @@ fn with_frame<S: ClsStore, R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
     f(find_below(head, wanted))
 }
 
-/// The frame of type `wanted` outside `head`, remembered in `head` for the next lookup.
+/// The frame of type `wanted` outside `head`: the one the last lookup from `head` found, or
+/// else the result of a walk, remembered in `head` for the next lookup.
 #[inline]
 fn find_below(head: &Frame, wanted: TypeId) -> Option<&Frame> {
-    if let Some(found) = head.found() {
-        if found.slot.type_id() == wanted {
-            return Some(found);
-        }
+    match head.found() {
+        Some(found) if found.slot.type_id() == wanted => Some(found),
+        _ => walk_below(head, wanted),
     }
+}
+
+/// Walks out from `head` to the frame of type `wanted`, one step per run of frames of one
+/// store type, and remembers it in `head`.
+#[inline(never)]
+fn walk_below(head: &Frame, wanted: TypeId) -> Option<&Frame> {
     let mut cursor = head.below();
     while let Some(frame) = cursor {
         if frame.slot.type_id() == wanted {

@@ -80,13 +80,30 @@
 //!   `try_*` methods return a [`ClsError`] naming the store type and how to open a context;
 //!   the panicking methods panic with the same message at the caller's location.
 //! - **Depth** (`test_nesting.rs`). 1,000 nested contexts work and unwind in order.
+//! - **Leaving a context** (`test_exit.rs`). Inside [`exit`](Cls::exit) the store type is
+//!   inactive and the other store types stay; the context is back, untouched, when it ends,
+//!   and work spawned inside does not carry it.
+//! - **Executors nested inside a context** (`test_nested_executors.rs`). A task that
+//!   carries contexts ([`spawn`], [`bind`]) sees exactly those, whoever polls it. A plain
+//!   task (`tokio::spawn`, `spawn_local`) carries nothing, so when an executor nested in a
+//!   context polls it (`LocalSet::run_until` inside `run_with`, a `block_on` inside
+//!   `run_with_sync`), it sees that context and can write to it, as with tokio's
+//!   `task_local!`. Wrap such tasks in [`bind`]: telling plain tasks apart on every read
+//!   would cost tokio's task id lookup, several times a read.
+//! - **Code that runs inside a write** (`test_reentrancy.rs`). A store's `Clone` run by
+//!   copy-on-write, and the destructor of a value replaced by [`set`](Cls::set),
+//!   `set_json` or [`enter_with`](Cls::enter_with), can read the context. A panic hook can
+//!   capture it with [`try_snapshot`], which returns an error instead of panicking inside
+//!   an [`update`](Cls::update).
 //!
 //! # Cost
 //!
 //! A read is a thread-local load, a type check and a field read: no lock, no reference
-//! count, no allocation. Entering a context is one pointer swap per poll, however many store
-//! types are active. Carrying contexts into a spawned task adds one reference count per
-//! store type (a store with `#[cls(local)]` fields is copied instead, those fields reset). Figures, measured against tokio's `task_local!`, are in the README.
+//! count, no allocation, and it stays so with contexts of other store types opened inside
+//! the one read. Entering a context is one pointer swap per poll, however many store types
+//! are active. Carrying contexts into a spawned task adds one reference count per store
+//! type (a store with `#[cls(local)]` fields is copied instead, those fields reset).
+//! Figures, measured against tokio's `task_local!`, are in the README.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
