@@ -150,3 +150,12 @@ async fn futures_poll_once<F: std::future::Future + Unpin>(
     })
     .await
 }
+
+#[test]
+fn an_exit_future_says_so_in_its_debug_output() {
+    let fut = CLS.exit(async {});
+    assert_eq!(
+        format!("{fut:?}"),
+        "Scoped { stores: [\"exit(AppStore)\"], completed: false }"
+    );
+}

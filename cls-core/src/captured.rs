@@ -5,9 +5,10 @@
 //! representation of carried contexts: a spawned task, a `bind`ed future, a snapshot and
 //! `spawn_blocking` all hold a [`Captured`] and enter it for every poll or call.
 //!
-//! A `Captured` keeps only the stores, as small as a pointer pair for one store type: a
-//! tiny task that grows past an allocator size class costs more than everything else a
-//! spawn adds. Its frames are built on the stack for each entry, linked to each other and
+//! A `Captured` keeps only the stores, three words for one store type (the `Arc` and a
+//! tag): a tiny task that grows past an allocator size class costs more than everything
+//! else a spawn adds. Entering it costs, per store type, a frame built on the stack and
+//! one virtual call for the store's `TypeId`, on top of the one pointer swap. Its frames are built on the stack for each entry, linked to each other and
 //! to nothing of the thread that enters them, and what the entry changed (a copy-on-write,
 //! an `enter_with`) is handed back to the `Captured` when it ends, on return or panic.
 
@@ -15,7 +16,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::erased::{AnyStore, Slot};
-use crate::frame::{self, Frame};
+use crate::frame::{self, Frame, Linked};
 
 /// The contexts carried into other work, innermost store type first.
 #[derive(Clone)]
@@ -47,14 +48,14 @@ impl Captured {
         }
     }
 
-    pub(crate) fn many(mut stores: Vec<Arc<dyn AnyStore>>) -> Self {
+    pub(crate) fn many(mut stores: Vec<Option<Arc<dyn AnyStore>>>) -> Self {
         if stores.len() <= 1 {
             return Self {
-                stores: Stores::One(stores.pop()),
+                stores: Stores::One(stores.pop().flatten()),
             };
         }
         Self {
-            stores: Stores::Many(stores.into_iter().map(Some).collect()),
+            stores: Stores::Many(stores.into_boxed_slice()),
         }
     }
 
@@ -78,21 +79,19 @@ impl Captured {
     #[inline]
     pub(crate) fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R {
         match &mut self.stores {
-            Stores::One(home) => match home.take() {
-                Some(store) => {
-                    let frame = Frame::new(Slot::erased(store));
-                    let _give_back = GiveBack {
-                        home,
-                        frame: &frame,
-                    };
-                    let _installed = frame.link(None).install_linked();
-                    f()
-                }
-                None => {
-                    let _installed = frame::install_nothing();
-                    f()
-                }
-            },
+            Stores::One(None) => {
+                let _installed = frame::install_nothing();
+                f()
+            }
+            Stores::One(home) => {
+                let frame = lend(home);
+                let _give_back = GiveBack {
+                    home,
+                    frame: &frame,
+                };
+                let _installed = frame.link(None).install();
+                f()
+            }
             Stores::Many(stores) => {
                 let mut f = Some(f);
                 let mut output = None;
@@ -107,13 +106,30 @@ impl Captured {
     }
 
     /// The store type names, innermost first, for `Debug` output.
-    pub(crate) fn store_names(&self) -> Vec<&'static str> {
+    pub(crate) fn store_names(&self) -> Vec<String> {
         let stores: &[Option<Arc<dyn AnyStore>>] = match &self.stores {
             Stores::One(store) => std::slice::from_ref(store),
             Stores::Many(stores) => stores,
         };
-        stores.iter().flatten().map(|s| s.identity().1).collect()
+        stores
+            .iter()
+            .flatten()
+            .map(|s| s.identity().1.to_owned())
+            .collect()
     }
+}
+
+/// A frame holding the store lent from `home` for one entry. The store's identity is asked
+/// for first: once the store is out of `home`, nothing may unwind before a [`GiveBack`]
+/// holds the frame.
+#[inline]
+fn lend(home: &mut Option<Arc<dyn AnyStore>>) -> Frame {
+    let identity = home
+        .as_ref()
+        .expect("a carried store is lent to one frame at a time")
+        .identity();
+    let store = home.take().expect("checked above");
+    Frame::new(Slot::erased(store, identity))
 }
 
 /// Builds a frame for each store, outermost first, each linked over the one built before,
@@ -121,21 +137,17 @@ impl Captured {
 /// without an allocation; it is as deep as there are store types.
 fn link_and_call(
     stores: &mut [Option<Arc<dyn AnyStore>>],
-    below: Option<&Frame>,
+    below: Option<Linked<'_>>,
     body: &mut dyn FnMut(),
 ) {
     let Some((outermost, inner)) = stores.split_last_mut() else {
         let _installed = match below {
-            Some(head) => head.install_linked(),
+            Some(head) => head.install(),
             None => frame::install_nothing(),
         };
         return body();
     };
-    let frame = Frame::new(Slot::erased(
-        outermost
-            .take()
-            .expect("a carried store is lent to one frame at a time"),
-    ));
+    let frame = lend(outermost);
     let _give_back = GiveBack {
         home: outermost,
         frame: &frame,

@@ -3,7 +3,6 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use crate::erased::Slot;
 use crate::error::ClsError;
@@ -557,14 +556,17 @@ impl<S: ClsStore> Cls<S> {
 
 /// The frame of a new context holding `store`.
 fn opened<S: ClsStore>(store: S) -> Frame {
-    Frame::new(Slot::new(Arc::new(store)))
+    Frame::new(Slot::new(store))
 }
 
 /// The frame of a nested `run`: the current store shared copy-on-write, or a default one.
 #[track_caller]
 fn inherited<S: ClsStore + Default>() -> Frame {
     match frame::share::<S>() {
-        Ok(Some(store)) => Frame::new(Slot::erased(store)),
+        Ok(Some(store)) => {
+            let identity = store.identity();
+            Frame::new(Slot::erased(store, identity))
+        }
         Ok(None) => opened(S::default()),
         Err(err) => err.raise(),
     }

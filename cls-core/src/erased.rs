@@ -62,20 +62,24 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
-    /// A slot holding a store whose type the caller knows.
-    pub(crate) fn new<S: ClsStore>(store: Arc<S>) -> Self {
+    /// A slot holding a new store, its only owner.
+    pub(crate) fn new<S: ClsStore>(store: S) -> Self {
         Self {
             type_id: TypeId::of::<S>(),
             name: S::__store_name(),
-            store: RefCell::new(Some(store)),
-            unique: Cell::new(false),
+            store: RefCell::new(Some(Arc::new(store))),
+            unique: Cell::new(true),
         }
     }
 
-    /// A slot holding a carried store.
+    /// A slot holding a shared or carried store, whose [`identity`](AnyStore::identity) the
+    /// caller asked for before it took the store out of where it was (so that nothing can
+    /// unwind while the store is held only here and lose it).
     #[inline]
-    pub(crate) fn erased(store: Arc<dyn AnyStore>) -> Self {
-        let (type_id, name) = store.identity();
+    pub(crate) fn erased(
+        store: Arc<dyn AnyStore>,
+        (type_id, name): (TypeId, &'static str),
+    ) -> Self {
         Self {
             type_id,
             name,
@@ -97,10 +101,6 @@ impl Slot {
     #[inline]
     pub(crate) fn type_id(&self) -> TypeId {
         self.type_id
-    }
-
-    pub(crate) fn name(&self) -> &'static str {
-        self.name
     }
 
     /// Whether the slot holds a store (it does unless it hides its type).
@@ -184,10 +184,25 @@ impl Slot {
     /// The store as it crosses into other work, `#[cls(local)]` fields reset; `None` when
     /// the slot hides its type.
     pub(crate) fn carry(&self) -> Result<Option<Arc<dyn AnyStore>>, ClsError> {
-        let carried = self.borrow()?.as_ref().map(|store| store.carry(store));
-        // Carrying a store without local fields shares it.
-        self.unique.set(false);
-        Ok(carried)
+        let store = self.borrow()?;
+        let Some(store) = store.as_ref() else {
+            return Ok(None);
+        };
+        let carried = store.carry(store);
+        if Arc::ptr_eq(&carried, store) {
+            // Carried without a copy: shared now.
+            self.unique.set(false);
+        }
+        Ok(Some(carried))
+    }
+
+    /// The store type's name, marked when the slot hides it, for `Debug` output.
+    pub(crate) fn describe(&self) -> String {
+        if self.is_present() {
+            self.name.to_owned()
+        } else {
+            format!("exit({})", self.name)
+        }
     }
 
     /// Takes the store out, to hand it back to the carrier it was lent from.

@@ -5,6 +5,10 @@
 //! several store types can be active at once. Installing a frame (every poll of a scoped
 //! future) is one pointer swap however many store types are active.
 //!
+//! Installs nest: every guard that installs a frame is a local of the function that polls
+//! or calls the frame's owner, so frames are uninstalled in the reverse order (a stackful
+//! coroutine that switched stacks inside a context would break this; the crate docs say so).
+//!
 //! A frame is linked when it is installed, never before: it lives inside the future or the
 //! stack frame that installs it, which may move between polls, so no pointer to it is
 //! kept once it is uninstalled. While installed, its owner is borrowed by the poll or call
@@ -23,6 +27,7 @@ use std::cell::Cell;
 use std::ptr;
 use std::sync::Arc;
 
+use crate::captured::Captured;
 use crate::erased::{AnyStore, Slot};
 use crate::error::ClsError;
 use crate::store::ClsStore;
@@ -63,61 +68,30 @@ impl Frame {
     /// contexts of other store types around it stay visible.
     #[inline]
     pub(crate) fn install_nested(&self) -> Installed<'_> {
-        let below = match installed_head() {
+        let below = with_head(|outer| match outer {
             Some(outer) if outer.slot.type_id() == self.slot.type_id() => outer.below.get(),
             outer => outer.map_or(ptr::null(), ptr::from_ref),
-        };
-        HEAD.with(|head| {
-            let previous = head.get();
-            self.install(head, below, previous)
-        })
-    }
-
-    /// Links this frame over `below` (the next carried frame, or none), without installing
-    /// it: a carried chain is linked this way, then its innermost frame is installed with
-    /// [`install_linked`](Frame::install_linked). The borrow keeps `below` alive and in place
-    /// for as long as this frame is.
-    #[inline]
-    pub(crate) fn link<'a>(&'a self, below: Option<&'a Frame>) -> &'a Frame {
-        self.below.set(below.map_or(ptr::null(), ptr::from_ref));
-        self.found.set(ptr::null());
-        self
-    }
-
-    /// Installs a frame linked with [`link`](Frame::link) as the innermost, with only the
-    /// frames it links to around it: what carried work sees, nothing of the thread that
-    /// happens to poll it.
-    #[inline]
-    pub(crate) fn install_linked(&self) -> Installed<'_> {
-        HEAD.with(|head| {
-            let previous = head.replace(self);
-            Installed {
-                previous,
-                _frame: std::marker::PhantomData,
-            }
-        })
-    }
-
-    #[inline]
-    fn install(
-        &self,
-        head: &Cell<*const Frame>,
-        below: *const Frame,
-        previous: *const Frame,
-    ) -> Installed<'_> {
+        });
         self.below.set(below);
         self.found.set(ptr::null());
-        head.set(self);
-        Installed {
-            previous,
-            _frame: std::marker::PhantomData,
-        }
+        Installed::new(self)
+    }
+
+    /// Links this frame over `below` (the next frame of a carried chain, or none), without
+    /// installing it. A carried chain is linked this way, outermost first, then its
+    /// innermost frame is installed with [`Linked::install`]: the borrows keep every frame
+    /// of the chain alive and in place while it is installed.
+    #[inline]
+    pub(crate) fn link<'a>(&'a self, below: Option<Linked<'a>>) -> Linked<'a> {
+        self.below
+            .set(below.map_or(ptr::null(), |below| ptr::from_ref(below.0)));
+        self.found.set(ptr::null());
+        Linked(self)
     }
 
     /// The nearest frame outside this one of another store type.
     ///
-    /// Only for a frame reached from [`installed_head`]: the links of any other frame are
-    /// stale.
+    /// Only for a frame reached from [`with_head`]: the links of any other frame are stale.
     #[inline]
     fn below(&self) -> Option<&Frame> {
         // SAFETY: `self` was reached from `HEAD`, so it is installed or linked under an
@@ -130,7 +104,7 @@ impl Frame {
 
     /// The frame the last lookup from this one found further out, or `None`.
     ///
-    /// Only for a frame reached from [`installed_head`], as [`below`](Frame::below).
+    /// Only for a frame reached from [`with_head`], as [`below`](Frame::below).
     #[inline]
     fn found(&self) -> Option<&Frame> {
         // SAFETY: `found` is reset when `self` is installed and only set, by `find_below`,
@@ -140,10 +114,35 @@ impl Frame {
     }
 }
 
+/// A frame whose links were just set by [`Frame::link`], over frames linked the same way:
+/// the only frames [`Linked::install`] installs, so that no stale link is ever followed.
+#[derive(Clone, Copy)]
+pub(crate) struct Linked<'a>(&'a Frame);
+
+impl<'a> Linked<'a> {
+    /// Installs the chain as the only contexts on this thread, until the guard is dropped:
+    /// what carried work sees, nothing of the thread that happens to poll it.
+    #[inline]
+    pub(crate) fn install(self) -> Installed<'a> {
+        Installed::new(self.0)
+    }
+}
+
 /// Restores the previous head when dropped: on return, panic or cancellation.
 pub(crate) struct Installed<'a> {
     previous: *const Frame,
     _frame: std::marker::PhantomData<&'a Frame>,
+}
+
+impl<'a> Installed<'a> {
+    /// Makes `frame` (linked already) the head until the guard is dropped.
+    #[inline]
+    fn new(frame: &'a Frame) -> Self {
+        Self {
+            previous: HEAD.with(|head| head.replace(frame)),
+            _frame: std::marker::PhantomData,
+        }
+    }
 }
 
 impl Drop for Installed<'_> {
@@ -157,23 +156,24 @@ impl Drop for Installed<'_> {
 /// sees.
 #[inline]
 pub(crate) fn install_nothing() -> Installed<'static> {
-    HEAD.with(|head| Installed {
-        previous: head.replace(ptr::null()),
+    Installed {
+        previous: HEAD.with(|head| head.replace(ptr::null())),
         _frame: std::marker::PhantomData,
-    })
+    }
 }
 
-/// The innermost installed frame of this thread.
+/// Calls `f` with the innermost installed frame of this thread, if any.
 ///
-/// The frame is only lent to the caller: nothing may keep it past the call that asked, and
-/// its links are followed only through [`Frame::below`] and [`Frame::found`].
+/// The frame is only lent to `f`, and its links are followed only through [`Frame::below`]
+/// and [`Frame::found`].
 #[inline]
-fn installed_head<'a>() -> Option<&'a Frame> {
+fn with_head<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
     // SAFETY: `HEAD` is null or points to the frame installed last on this thread, whose
     // owner is borrowed by the poll or call that installed it, further up this stack, until
-    // it uninstalls it; that happens after the caller of this function returns, since
-    // installs nest. Frames are only ever reached through shared references.
-    unsafe { HEAD.with(Cell::get).as_ref() }
+    // it uninstalls it; that happens after this call returns, since installs nest (the only
+    // guards are locals of the functions that install). The reference lives for the call
+    // of `f` only. Frames are only ever reached through shared references.
+    f(unsafe { HEAD.with(Cell::get).as_ref() })
 }
 
 /// Calls `f` with the innermost installed frame of store type `S`, if any.
@@ -182,13 +182,11 @@ fn installed_head<'a>() -> Option<&'a Frame> {
 #[inline]
 fn with_frame<S: ClsStore, R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
     let wanted = TypeId::of::<S>();
-    let Some(head) = installed_head() else {
-        return f(None);
-    };
-    if head.slot.type_id() == wanted {
-        return f(Some(head));
-    }
-    f(find_below(head, wanted))
+    with_head(|head| match head {
+        Some(head) if head.slot.type_id() == wanted => f(Some(head)),
+        Some(head) => f(find_below(head, wanted)),
+        None => f(None),
+    })
 }
 
 /// The frame of type `wanted` outside `head`: the one the last lookup from `head` found, or
@@ -260,18 +258,18 @@ pub(crate) fn share<S: ClsStore>() -> Result<Option<Arc<dyn AnyStore>>, ClsError
 ///
 /// When a store is being changed by `Cls::update` on this thread (its copy would be torn).
 #[inline]
-pub(crate) fn capture() -> Result<crate::captured::Captured, ClsError> {
-    use crate::captured::Captured;
-
-    let Some(head) = installed_head() else {
-        return Ok(Captured::default());
-    };
-    let first = head.slot.carry()?;
-    match head.below() {
-        // The common case: one store type, one reference count.
-        None => Ok(first.map_or_else(Captured::default, Captured::one)),
-        Some(next) => capture_all(head, first, next),
-    }
+pub(crate) fn capture() -> Result<Captured, ClsError> {
+    with_head(|head| {
+        let Some(head) = head else {
+            return Ok(Captured::default());
+        };
+        let first = head.slot.carry()?;
+        match head.below() {
+            // The common case: one store type, one reference count.
+            None => Ok(first.map_or_else(Captured::default, Captured::one)),
+            Some(next) => capture_all(head, first, next),
+        }
+    })
 }
 
 /// `capture` with more than one frame: one step per run of frames of one store type.
@@ -280,18 +278,21 @@ fn capture_all(
     head: &Frame,
     first: Option<Arc<dyn AnyStore>>,
     next: &Frame,
-) -> Result<crate::captured::Captured, ClsError> {
+) -> Result<Captured, ClsError> {
+    // Store types seen so far, innermost first: a handful, so a scan beats a set.
     let mut seen = vec![head.slot.type_id()];
-    let mut stores: Vec<Arc<dyn AnyStore>> = first.into_iter().collect();
+    // `Some` around each: the form `Captured` lends them from.
+    let mut stores = Vec::with_capacity(4);
+    stores.extend(first.map(Some));
     let mut cursor = Some(next);
     while let Some(frame) = cursor {
         if !seen.contains(&frame.slot.type_id()) {
             seen.push(frame.slot.type_id());
             // A frame that hides its type (`exit`) hides the frames of that type further
             // out too: it was seen, and gives nothing.
-            stores.extend(frame.slot.carry()?);
+            stores.extend(frame.slot.carry()?.map(Some));
         }
         cursor = frame.below();
     }
-    Ok(crate::captured::Captured::many(stores))
+    Ok(Captured::many(stores))
 }

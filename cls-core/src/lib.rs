@@ -90,6 +90,9 @@
 //!   `run_with_sync`), it sees that context and can write to it, as with tokio's
 //!   `task_local!`. Wrap such tasks in [`bind`]: telling plain tasks apart on every read
 //!   would cost tokio's task id lookup, several times a read.
+//!   Stackful coroutines (libraries that switch stacks within one thread) must not switch
+//!   away while inside a context: like `scoped-tls`, the runtime relies on contexts being
+//!   installed and removed in nesting order on each thread.
 //! - **Code that runs inside a write** (`test_reentrancy.rs`). A store's `Clone` run by
 //!   copy-on-write, and the destructor of a value replaced by [`set`](Cls::set),
 //!   `set_json` or [`enter_with`](Cls::enter_with), can read the context. A panic hook can

@@ -91,17 +91,36 @@ impl<F: Future, C: Install> Future for Scoped<F, C> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let mut future = this.future;
-        let Some(inner) = future.as_mut().as_pin_mut() else {
-            panic!("`Scoped` future polled after it completed");
-        };
-        // The closure does nothing but poll: deep chains of nested contexts recurse through
-        // it, and a debug build gives every temporary of a closure its own stack slot.
-        let output = ready!(this.contexts.enter(|| inner.poll(cx)));
-        // Drop the finished future while its contexts are still installed.
-        this.contexts.enter(|| future.set(None));
-        Poll::Ready(output)
+        let future = this.future;
+        this.contexts.enter(|| poll_in_place(future, cx))
     }
+}
+
+/// Polls the inner future, and drops it in place once it is ready, while the contexts are
+/// still installed. Deep chains of nested contexts recurse through here, and a debug build
+/// gives every temporary its own stack slot, so what is not the poll is out of line.
+#[inline]
+fn poll_in_place<F: Future>(
+    mut future: Pin<&mut Option<F>>,
+    cx: &mut Context<'_>,
+) -> Poll<F::Output> {
+    let Some(inner) = future.as_mut().as_pin_mut() else {
+        polled_after_completion()
+    };
+    let output = ready!(inner.poll(cx));
+    drop_in_place(future);
+    Poll::Ready(output)
+}
+
+#[inline(never)]
+fn drop_in_place<F>(mut future: Pin<&mut Option<F>>) {
+    future.set(None);
+}
+
+#[cold]
+#[inline(never)]
+fn polled_after_completion() -> ! {
+    panic!("`Scoped` future polled after it completed");
 }
 
 impl<F, C: Install> fmt::Debug for Scoped<F, C> {
@@ -121,7 +140,7 @@ mod sealed {
         fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R;
 
         /// The store type names, innermost first, for `Debug` output.
-        fn store_names(&self) -> Vec<&'static str>;
+        fn store_names(&self) -> Vec<String>;
     }
 }
 
@@ -164,9 +183,9 @@ impl Install for Contexts {
         }
     }
 
-    fn store_names(&self) -> Vec<&'static str> {
+    fn store_names(&self) -> Vec<String> {
         match &self.0 {
-            Kind::Nested(frame) => vec![frame.slot().name()],
+            Kind::Nested(frame) => vec![frame.slot().describe()],
             Kind::Carried(captured) => captured.store_names(),
         }
     }
@@ -178,7 +197,7 @@ impl Install for Captured {
         Captured::enter(self, f)
     }
 
-    fn store_names(&self) -> Vec<&'static str> {
+    fn store_names(&self) -> Vec<String> {
         Captured::store_names(self)
     }
 }
