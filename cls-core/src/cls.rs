@@ -443,8 +443,11 @@ impl<S: ClsStore> Cls<S> {
     where
         S: Resolve<P>,
     {
-        if let Err(err) = self.try_set::<P>(value) {
-            err.raise();
+        // The same shape as `update`, so that it inlines as well: the old value is dropped
+        // after the store is released, so its destructor may use the context.
+        match frame::write::<S, _>(|store| std::mem::replace(store.resolve_mut(), value)) {
+            Ok(old) => drop(old),
+            Err(err) => err.raise(),
         }
     }
 

@@ -55,21 +55,40 @@ impl<S: ClsStore> AnyStore for S {
 pub(crate) struct Slot {
     type_id: TypeId,
     name: &'static str,
+    /// Every access borrows it, so the `RefCell` enforces the borrow rules of a context.
     store: RefCell<Option<Arc<dyn AnyStore>>>,
+    /// `Arc::as_ptr` of `store`, or null: the store without the vtable lookup that finding
+    /// the data inside an `Arc<dyn _>` takes. Set with every change of `store`.
+    data: Cell<*const ()>,
     /// The `Arc` is known to be the store's only owner: a write needs no atomic check.
     /// Cleared whenever the slot shares it.
     unique: Cell<bool>,
 }
 
 impl Slot {
+    fn with(
+        type_id: TypeId,
+        name: &'static str,
+        store: Option<Arc<dyn AnyStore>>,
+        unique: bool,
+    ) -> Self {
+        Self {
+            type_id,
+            name,
+            data: Cell::new(data_of(&store)),
+            store: RefCell::new(store),
+            unique: Cell::new(unique),
+        }
+    }
+
     /// A slot holding a new store, its only owner.
     pub(crate) fn new<S: ClsStore>(store: S) -> Self {
-        Self {
-            type_id: TypeId::of::<S>(),
-            name: S::__store_name(),
-            store: RefCell::new(Some(Arc::new(store))),
-            unique: Cell::new(true),
-        }
+        Self::with(
+            TypeId::of::<S>(),
+            S::__store_name(),
+            Some(Arc::new(store)),
+            true,
+        )
     }
 
     /// A slot holding a shared or carried store, whose [`identity`](AnyStore::identity) the
@@ -80,22 +99,12 @@ impl Slot {
         store: Arc<dyn AnyStore>,
         (type_id, name): (TypeId, &'static str),
     ) -> Self {
-        Self {
-            type_id,
-            name,
-            store: RefCell::new(Some(store)),
-            unique: Cell::new(false),
-        }
+        Self::with(type_id, name, Some(store), false)
     }
 
     /// A slot that hides every outer context of `S` (`Cls::exit`).
     pub(crate) fn hiding<S: ClsStore>() -> Self {
-        Self {
-            type_id: TypeId::of::<S>(),
-            name: S::__store_name(),
-            store: RefCell::new(None),
-            unique: Cell::new(false),
-        }
+        Self::with(TypeId::of::<S>(), S::__store_name(), None, false)
     }
 
     #[inline]
@@ -105,41 +114,64 @@ impl Slot {
 
     /// Whether the slot holds a store (it does unless it hides its type).
     pub(crate) fn is_present(&self) -> bool {
-        // A failed borrow means an `update` is changing the store: it is there.
-        self.store
-            .try_borrow()
-            .map_or(true, |store| store.is_some())
+        !self.data.get().is_null()
     }
 
     /// Runs `f` on the store, borrowed for reading.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read<S: ClsStore, R>(&self, f: impl FnOnce(&S) -> R) -> Result<R, ClsError> {
-        let store = self
+        let _read = self
             .store
             .try_borrow()
             .map_err(|_| ClsError::read_while_updating(self.name))?;
-        match &*store {
-            Some(store) if self.type_id == TypeId::of::<S>() => {
-                // SAFETY: `type_id` is the concrete type of every store this slot holds
-                // (set with it in the constructors; `replace` and `write` only put in an
-                // `S` after this same check), and it is `S`.
-                let store = unsafe { &*Arc::as_ptr(store).cast::<S>() };
-                Ok(f(store))
-            }
-            _ => Err(ClsError::no_context::<S>()),
+        let data = self.data.get();
+        if data.is_null() || self.type_id != TypeId::of::<S>() {
+            return Err(ClsError::no_context::<S>());
         }
+        // SAFETY: `data` points to the store in the `Arc` the slot holds (set with every
+        // change of it), which the read borrow keeps in place and away from writers until
+        // `f` returns. The store is an `S`: `type_id` is the concrete type of every store the
+        // slot holds (set with it in the constructors; `replace` and `write` only put in an
+        // `S` after this same check).
+        Ok(f(unsafe { &*data.cast::<S>() }))
     }
 
     /// Runs `f` on the store, borrowed for writing. A shared store is copied first, so that
     /// its other owners never see the write.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn write<S: ClsStore, R>(&self, f: impl FnOnce(&mut S) -> R) -> Result<R, ClsError> {
         let mut store = self.borrow_mut::<S>()?;
-        if let Some(store) = unique_mut(&mut store, &self.unique) {
-            return Ok(f(store));
+        if !self.unique.get() {
+            if Arc::strong_count(&store) != 1 {
+                drop(store);
+                return self.write_to_copy(f);
+            }
+            // Pairs with the release decrement of an owner that let go on another thread,
+            // so that its last accesses happen before this write.
+            fence(Ordering::Acquire);
+            self.unique.set(true);
         }
-        drop(store);
-        self.write_to_copy(f)
+        Ok(f(self.unique_mut(&mut store)))
+    }
+
+    /// The store as the `S` it is, for writing, while it is borrowed for writing by
+    /// `_store` and known to be unshared.
+    #[inline]
+    fn unique_mut<'a, S: ClsStore>(
+        &self,
+        _store: &'a mut RefMut<'_, Arc<dyn AnyStore>>,
+    ) -> &'a mut S {
+        assert!(self.unique.get() && self.type_id == TypeId::of::<S>());
+        // SAFETY: `data` points to the store in the `Arc` the slot holds, an `S` (checked
+        // above, and in `borrow_mut`, against the `TypeId` the slot keeps beside it). That
+        // `Arc` is the store's only owner: its strong count was one when `unique` was set
+        // (by `write`, after an acquire fence that orders every former owner's accesses
+        // before this one, or right after an `Arc::new`), the slot clears `unique` whenever
+        // it makes another `Arc` of it, and no `Weak` is ever made. The write borrow keeps
+        // every other access out, and the store in place, for the returned lifetime.
+        // `data` comes from `Arc::as_ptr`, which keeps the provenance of the allocation the
+        // `Arc` owns, so writing through it is allowed.
+        unsafe { &mut *self.data.get().cast::<S>().cast_mut() }
     }
 
     /// The write of a shared store: the copy is made under a read borrow (a `Clone` that
@@ -154,8 +186,8 @@ impl Slot {
         let copy: Arc<dyn AnyStore> = self.read::<S, _>(|store| Arc::new(store.clone()))?;
         let old;
         let mut store = self.borrow_mut::<S>()?;
-        old = mem::replace(&mut *store, copy);
-        let result = f(unique_mut(&mut store, &self.unique).expect("a fresh copy has one owner"));
+        old = self.put(&mut store, copy);
+        let result = f(self.unique_mut(&mut store));
         drop(store);
         drop(old);
         Ok(result)
@@ -166,11 +198,22 @@ impl Slot {
     pub(crate) fn replace<S: ClsStore>(&self, new: S) -> Result<(), ClsError> {
         let old;
         let mut store = self.borrow_mut::<S>()?;
-        old = mem::replace(&mut *store, Arc::new(new));
-        self.unique.set(true);
+        old = self.put(&mut store, Arc::new(new));
         drop(store);
         drop(old);
         Ok(())
+    }
+
+    /// Puts a new store, its only owner, in place of the one borrowed by `store`, and
+    /// returns the old one.
+    fn put(
+        &self,
+        store: &mut RefMut<'_, Arc<dyn AnyStore>>,
+        new: Arc<dyn AnyStore>,
+    ) -> Arc<dyn AnyStore> {
+        self.data.set(Arc::as_ptr(&new).cast());
+        self.unique.set(true);
+        mem::replace(&mut **store, new)
     }
 
     /// A new owner of the store, shared copy-on-write (a nested `run`); `None` when the
@@ -212,7 +255,9 @@ impl Slot {
     /// While the store is borrowed; never the case once the code that used the slot has
     /// returned, since every borrow is scoped to a call.
     pub(crate) fn take(&self) -> Option<Arc<dyn AnyStore>> {
-        self.store.borrow_mut().take()
+        let store = self.store.borrow_mut().take();
+        self.data.set(std::ptr::null());
+        store
     }
 
     fn borrow(&self) -> Result<std::cell::Ref<'_, Option<Arc<dyn AnyStore>>>, ClsError> {
@@ -223,7 +268,7 @@ impl Slot {
 
     /// The store, borrowed for writing, after checking that it is an `S`.
     #[inline]
-    fn borrow_mut<S: ClsStore>(&self) -> Result<TypedMut<'_>, ClsError> {
+    fn borrow_mut<S: ClsStore>(&self) -> Result<RefMut<'_, Arc<dyn AnyStore>>, ClsError> {
         let Ok(store) = self.store.try_borrow_mut() else {
             return Err(if self.store.try_borrow().is_ok() {
                 ClsError::write_while_reading(self.name)
@@ -234,66 +279,12 @@ impl Slot {
         if self.type_id != TypeId::of::<S>() {
             return Err(ClsError::no_context::<S>());
         }
-        RefMut::filter_map(store, Option::as_mut)
-            .map(|store| TypedMut {
-                store,
-                type_id: self.type_id,
-            })
-            .map_err(|_| ClsError::no_context::<S>())
+        RefMut::filter_map(store, Option::as_mut).map_err(|_| ClsError::no_context::<S>())
     }
 }
 
-/// A store borrowed for writing whose concrete type was checked to be `type_id`.
-struct TypedMut<'a> {
-    store: RefMut<'a, Arc<dyn AnyStore>>,
-    type_id: TypeId,
-}
-
-impl std::ops::Deref for TypedMut<'_> {
-    type Target = Arc<dyn AnyStore>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.store
-    }
-}
-
-impl std::ops::DerefMut for TypedMut<'_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.store
-    }
-}
-
-/// The store as the `S` it is, for writing, when this `Arc` is its only owner; `None` when
-/// it is shared.
-///
-/// `unique` remembers a check that found the `Arc` unshared, so that the hot path of a write
-/// is a flag, not an atomic load and a fence; the slot clears it whenever it shares the
-/// `Arc`. The check itself is a plain load of the strong count, not `Arc::get_mut`'s
-/// read-modify-write.
-#[inline]
-fn unique_mut<'a, S: ClsStore>(
-    store: &'a mut TypedMut<'_>,
-    unique: &Cell<bool>,
-) -> Option<&'a mut S> {
-    if store.type_id != TypeId::of::<S>() {
-        return None;
-    }
-    if !unique.get() {
-        if Arc::strong_count(&store.store) != 1 {
-            return None;
-        }
-        // Pairs with the release decrement of an owner that let go on another thread, so
-        // that its last accesses happen before the caller's write.
-        fence(Ordering::Acquire);
-        unique.set(true);
-    }
-    // SAFETY: the pointee is an `S` (checked above against the `TypeId` the slot keeps
-    // beside the store). This `Arc` is its only owner: its strong count was one when
-    // `unique` was set (by this check, or by the slot right after an `Arc::new`), the slot
-    // clears `unique` whenever it makes another `Arc` of it, and no `Weak` is ever made; the
-    // fence ordered every former owner's accesses before this one. The `&mut` borrow of the
-    // only `Arc` keeps it so for the returned lifetime (a clone needs the `Arc`).
-    // `Arc::as_ptr` keeps the provenance of the allocation the `Arc` owns, so writing
-    // through it is allowed.
-    Some(unsafe { &mut *Arc::as_ptr(&store.store).cast::<S>().cast_mut() })
+fn data_of(store: &Option<Arc<dyn AnyStore>>) -> *const () {
+    store
+        .as_ref()
+        .map_or(std::ptr::null(), |store| Arc::as_ptr(store).cast())
 }

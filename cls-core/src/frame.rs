@@ -48,7 +48,9 @@ pub(crate) struct Frame {
 
 // SAFETY: the link pointers are only followed while the frame is installed, by the thread
 // that installed it (through `HEAD`); between installs they are stale data, rewritten on
-// the next install. The slot is `Send` on its own (`AnyStore: Send + Sync`).
+// the next install. The slot's own raw pointer points into the `Arc` it owns, whose store
+// is `Send + Sync` (`AnyStore`), and moves with it; its cells are only touched by the
+// thread that owns the frame.
 unsafe impl Send for Frame {}
 
 impl Frame {
@@ -68,10 +70,11 @@ impl Frame {
     /// contexts of other store types around it stay visible.
     #[inline]
     pub(crate) fn install_nested(&self) -> Installed<'_> {
-        let below = with_head(|outer| match outer {
+        let lookup = Lookup;
+        let below = match head(&lookup) {
             Some(outer) if outer.slot.type_id() == self.slot.type_id() => outer.below.get(),
             outer => outer.map_or(ptr::null(), ptr::from_ref),
-        });
+        };
         self.below.set(below);
         self.found.set(ptr::null());
         Installed::new(self)
@@ -91,7 +94,7 @@ impl Frame {
 
     /// The nearest frame outside this one of another store type.
     ///
-    /// Only for a frame reached from [`with_head`]: the links of any other frame are stale.
+    /// Only for a frame reached from [`head`]: the links of any other frame are stale.
     #[inline]
     fn below(&self) -> Option<&Frame> {
         // SAFETY: `self` was reached from `HEAD`, so it is installed or linked under an
@@ -104,7 +107,7 @@ impl Frame {
 
     /// The frame the last lookup from this one found further out, or `None`.
     ///
-    /// Only for a frame reached from [`with_head`], as [`below`](Frame::below).
+    /// Only for a frame reached from [`head`], as [`below`](Frame::below).
     #[inline]
     fn found(&self) -> Option<&Frame> {
         // SAFETY: `found` is reset when `self` is installed and only set, by `find_below`,
@@ -162,31 +165,32 @@ pub(crate) fn install_nothing() -> Installed<'static> {
     }
 }
 
-/// Calls `f` with the innermost installed frame of this thread, if any.
+/// A local of each function that looks at the frames, borrowed by every frame it gets from
+/// [`head`]: no frame can be kept past the call that looked it up.
+struct Lookup;
+
+/// The innermost installed frame of this thread, for as long as `_lookup` is borrowed.
 ///
-/// The frame is only lent to `f`, and its links are followed only through [`Frame::below`]
-/// and [`Frame::found`].
-#[inline]
-fn with_head<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
+/// Its links are followed only through [`Frame::below`] and [`Frame::found`].
+#[inline(always)]
+fn head(_lookup: &Lookup) -> Option<&Frame> {
     // SAFETY: `HEAD` is null or points to the frame installed last on this thread, whose
     // owner is borrowed by the poll or call that installed it, further up this stack, until
-    // it uninstalls it; that happens after this call returns, since installs nest (the only
-    // guards are locals of the functions that install). The reference lives for the call
-    // of `f` only. Frames are only ever reached through shared references.
-    f(unsafe { HEAD.with(Cell::get).as_ref() })
+    // it uninstalls it; that happens after the caller returns, since installs nest (the only
+    // guards are locals of the functions that install), and the reference cannot outlive
+    // the caller's `Lookup`. Frames are only ever reached through shared references.
+    unsafe { HEAD.with(Cell::get).as_ref() }
 }
 
-/// Calls `f` with the innermost installed frame of store type `S`, if any.
-///
-/// The frame is only lent to `f`: nothing may keep it once `f` returns.
-#[inline]
-fn with_frame<S: ClsStore, R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
+/// The innermost installed frame of store type `S`, for as long as `lookup` is borrowed.
+#[inline(always)]
+fn find<S: ClsStore>(lookup: &Lookup) -> Option<&Frame> {
     let wanted = TypeId::of::<S>();
-    with_head(|head| match head {
-        Some(head) if head.slot.type_id() == wanted => f(Some(head)),
-        Some(head) => f(find_below(head, wanted)),
-        None => f(None),
-    })
+    match head(lookup) {
+        Some(head) if head.slot.type_id() == wanted => Some(head),
+        Some(head) => find_below(head, wanted),
+        None => None,
+    }
 }
 
 /// The frame of type `wanted` outside `head`: the one the last lookup from `head` found, or
@@ -216,39 +220,39 @@ fn walk_below(head: &Frame, wanted: TypeId) -> Option<&Frame> {
 
 /// Whether a context of `S` is active in the calling code.
 pub(crate) fn is_active<S: ClsStore>() -> bool {
-    with_frame::<S, _>(|frame| frame.is_some_and(|frame| frame.slot.is_present()))
+    find::<S>(&Lookup).is_some_and(|frame| frame.slot.is_present())
 }
 
 /// Runs `f` on the innermost store of type `S`, borrowed for reading.
-#[inline]
+#[inline(always)]
 pub(crate) fn read<S: ClsStore, R>(f: impl FnOnce(&S) -> R) -> Result<R, ClsError> {
-    with_frame::<S, _>(|frame| match frame {
+    match find::<S>(&Lookup) {
         Some(frame) => frame.slot.read(f),
         None => Err(ClsError::no_context::<S>()),
-    })
+    }
 }
 
 /// Runs `f` on the innermost store of type `S`, borrowed for writing, copy-on-write.
-#[inline]
+#[inline(always)]
 pub(crate) fn write<S: ClsStore, R>(f: impl FnOnce(&mut S) -> R) -> Result<R, ClsError> {
-    with_frame::<S, _>(|frame| match frame {
+    match find::<S>(&Lookup) {
         Some(frame) => frame.slot.write(f),
         None => Err(ClsError::no_context::<S>()),
-    })
+    }
 }
 
 /// Replaces the innermost store of type `S` (`enter_with`).
 pub(crate) fn replace<S: ClsStore>(store: S) -> Result<(), ClsError> {
-    with_frame::<S, _>(|frame| match frame {
+    match find::<S>(&Lookup) {
         Some(frame) => frame.slot.replace(store),
         None => Err(ClsError::no_context::<S>()),
-    })
+    }
 }
 
 /// A new owner of the innermost store of type `S`, shared copy-on-write (nested `run`);
 /// `None` outside any context of `S`.
 pub(crate) fn share<S: ClsStore>() -> Result<Option<Arc<dyn AnyStore>>, ClsError> {
-    with_frame::<S, _>(|frame| frame.map_or(Ok(None), |frame| frame.slot.share()))
+    find::<S>(&Lookup).map_or(Ok(None), |frame| frame.slot.share())
 }
 
 /// The innermost store of every store type active on this thread, as it crosses into other
@@ -259,17 +263,16 @@ pub(crate) fn share<S: ClsStore>() -> Result<Option<Arc<dyn AnyStore>>, ClsError
 /// When a store is being changed by `Cls::update` on this thread (its copy would be torn).
 #[inline]
 pub(crate) fn capture() -> Result<Captured, ClsError> {
-    with_head(|head| {
-        let Some(head) = head else {
-            return Ok(Captured::default());
-        };
-        let first = head.slot.carry()?;
-        match head.below() {
-            // The common case: one store type, one reference count.
-            None => Ok(first.map_or_else(Captured::default, Captured::one)),
-            Some(next) => capture_all(head, first, next),
-        }
-    })
+    let lookup = Lookup;
+    let Some(head) = head(&lookup) else {
+        return Ok(Captured::default());
+    };
+    let first = head.slot.carry()?;
+    match head.below() {
+        // The common case: one store type, one reference count.
+        None => Ok(first.map_or_else(Captured::default, Captured::one)),
+        Some(next) => capture_all(head, first, next),
+    }
 }
 
 /// `capture` with more than one frame: one step per run of frames of one store type.

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
@@ -104,12 +104,14 @@ fn poll_in_place<F: Future>(
     mut future: Pin<&mut Option<F>>,
     cx: &mut Context<'_>,
 ) -> Poll<F::Output> {
-    let Some(inner) = future.as_mut().as_pin_mut() else {
-        polled_after_completion()
+    let poll = match future.as_mut().as_pin_mut() {
+        Some(inner) => inner.poll(cx),
+        None => polled_after_completion(),
     };
-    let output = ready!(inner.poll(cx));
-    drop_in_place(future);
-    Poll::Ready(output)
+    if poll.is_ready() {
+        drop_in_place(future);
+    }
+    poll
 }
 
 #[inline(never)]
