@@ -40,10 +40,25 @@ thread_local! {
 /// One active context of one store type.
 pub(crate) struct Frame {
     slot: Slot,
-    /// While installed: the nearest frame outside this one of another store type.
+    /// While installed: the frame outside this one (the head it was installed over, or the
+    /// next frame of its carried chain), or null.
+    parent: Cell<*const Frame>,
+    /// While installed: the nearest frame outside this one of another store type, or null;
+    /// [`UNKNOWN`] until a walk needs it (installing costs no look at the frame outside).
     below: Cell<*const Frame>,
     /// While installed: the frame the last lookup from this one found, or null.
     found: Cell<*const Frame>,
+}
+
+/// `below` not computed yet: an address no frame has, never followed.
+const UNKNOWN: *const Frame = ptr::dangling();
+
+/// Which link of a frame to follow.
+#[derive(Clone, Copy)]
+enum Link {
+    Parent,
+    Below,
+    Found,
 }
 
 // SAFETY: the link pointers are only followed while the frame is installed, by the thread
@@ -57,6 +72,7 @@ impl Frame {
     pub(crate) fn new(slot: Slot) -> Self {
         Self {
             slot,
+            parent: Cell::new(ptr::null()),
             below: Cell::new(ptr::null()),
             found: Cell::new(ptr::null()),
         }
@@ -67,17 +83,15 @@ impl Frame {
     }
 
     /// Installs this frame inside the current context (a nested `run`, `run_with`, `exit`):
-    /// contexts of other store types around it stay visible.
+    /// contexts of other store types around it stay visible. One pointer swap and three
+    /// stores into this frame: nothing outside it is read.
     #[inline]
     pub(crate) fn install_nested(&self) -> Installed<'_> {
-        let lookup = Lookup;
-        let below = match head(&lookup) {
-            Some(outer) if outer.slot.type_id() == self.slot.type_id() => outer.below.get(),
-            outer => outer.map_or(ptr::null(), ptr::from_ref),
-        };
-        self.below.set(below);
+        self.below.set(UNKNOWN);
         self.found.set(ptr::null());
-        Installed::new(self)
+        let installed = Installed::new(self);
+        self.parent.set(installed.previous);
+        installed
     }
 
     /// Links this frame over `below` (the next frame of a carried chain, or none), without
@@ -86,34 +100,63 @@ impl Frame {
     /// of the chain alive and in place while it is installed.
     #[inline]
     pub(crate) fn link<'a>(&'a self, below: Option<Linked<'a>>) -> Linked<'a> {
-        self.below
-            .set(below.map_or(ptr::null(), |below| ptr::from_ref(below.0)));
+        let below = below.map_or(ptr::null(), |below| ptr::from_ref(below.0));
+        self.parent.set(below);
+        // The frames of a carried chain are of distinct store types.
+        self.below.set(below);
         self.found.set(ptr::null());
         Linked(self)
     }
 
-    /// The nearest frame outside this one of another store type.
+    /// The frame a link points to.
     ///
     /// Only for a frame reached from [`head`]: the links of any other frame are stale.
     #[inline]
-    fn below(&self) -> Option<&Frame> {
+    fn follow(&self, link: Link) -> Option<&Frame> {
+        let target = match link {
+            Link::Parent => self.parent.get(),
+            Link::Below => self.below.get(),
+            Link::Found => self.found.get(),
+        };
+        debug_assert!(
+            target != UNKNOWN,
+            "an unknown `below` is computed, never followed"
+        );
         // SAFETY: `self` was reached from `HEAD`, so it is installed or linked under an
-        // installed frame, and `below` was set then, to null, to a frame installed earlier
-        // (still installed: installs nest), or to a frame that `self` borrows (`link`).
-        // Either outlives the borrow of `self` this returns under. Frames are only ever
-        // reached through shared references; their mutable state is in cells.
-        unsafe { self.below.get().as_ref() }
+        // installed frame, and its links were set then: `parent` to the head it was
+        // installed over (installed earlier, so uninstalled later: installs nest) or to a
+        // frame it borrows (`link`); `below` and `found` to frames reached from `parent`
+        // since. Each outlives the borrow of `self` this returns under. Frames are only
+        // ever reached through shared references; their mutable state is in cells.
+        unsafe { target.as_ref() }
+    }
+
+    /// The nearest frame outside this one of another store type: nested frames of one
+    /// store type are passed in one step, so that walks do not grow with nesting depth.
+    #[inline]
+    fn below(&self) -> Option<&Frame> {
+        if self.below.get() != UNKNOWN {
+            return self.follow(Link::Below);
+        }
+        let mut cursor = self.follow(Link::Parent);
+        while let Some(frame) = cursor {
+            if frame.slot.type_id() != self.slot.type_id() {
+                break;
+            }
+            cursor = if frame.below.get() == UNKNOWN {
+                frame.follow(Link::Parent)
+            } else {
+                frame.follow(Link::Below)
+            };
+        }
+        self.below.set(cursor.map_or(ptr::null(), ptr::from_ref));
+        cursor
     }
 
     /// The frame the last lookup from this one found further out, or `None`.
-    ///
-    /// Only for a frame reached from [`head`], as [`below`](Frame::below).
     #[inline]
     fn found(&self) -> Option<&Frame> {
-        // SAFETY: `found` is reset when `self` is installed and only set, by `find_below`,
-        // to a frame reached from `self`'s links since then; such a frame outlives `self`'s
-        // install, as in `below`.
-        unsafe { self.found.get().as_ref() }
+        self.follow(Link::Found)
     }
 }
 
@@ -226,8 +269,15 @@ pub(crate) fn is_active<S: ClsStore>() -> bool {
 /// Runs `f` on the innermost store of type `S`, borrowed for reading.
 #[inline(always)]
 pub(crate) fn read<S: ClsStore, R>(f: impl FnOnce(&S) -> R) -> Result<R, ClsError> {
-    match find::<S>(&Lookup) {
-        Some(frame) => frame.slot.read(f),
+    // Two calls of `read`, so that the common case (the head is the frame) is one type
+    // check, not a second one after the paths join.
+    let lookup = Lookup;
+    match head(&lookup) {
+        Some(head) if head.slot.type_id() == TypeId::of::<S>() => head.slot.read(f),
+        Some(head) => match find_below(head, TypeId::of::<S>()) {
+            Some(frame) => frame.slot.read(f),
+            None => Err(ClsError::no_context::<S>()),
+        },
         None => Err(ClsError::no_context::<S>()),
     }
 }
@@ -235,8 +285,14 @@ pub(crate) fn read<S: ClsStore, R>(f: impl FnOnce(&S) -> R) -> Result<R, ClsErro
 /// Runs `f` on the innermost store of type `S`, borrowed for writing, copy-on-write.
 #[inline(always)]
 pub(crate) fn write<S: ClsStore, R>(f: impl FnOnce(&mut S) -> R) -> Result<R, ClsError> {
-    match find::<S>(&Lookup) {
-        Some(frame) => frame.slot.write(f),
+    // As `read`.
+    let lookup = Lookup;
+    match head(&lookup) {
+        Some(head) if head.slot.type_id() == TypeId::of::<S>() => head.slot.write(f),
+        Some(head) => match find_below(head, TypeId::of::<S>()) {
+            Some(frame) => frame.slot.write(f),
+            None => Err(ClsError::no_context::<S>()),
+        },
         None => Err(ClsError::no_context::<S>()),
     }
 }
