@@ -7,10 +7,11 @@
 //!
 //! A `Captured` keeps only the stores, three words for one store type (the `Arc` and a
 //! tag): a tiny task that grows past an allocator size class costs more than everything
-//! else a spawn adds. Entering it costs, per store type, a frame built on the stack and
-//! one virtual call for the store's `TypeId`, on top of the one pointer swap. Its frames are built on the stack for each entry, linked to each other and
-//! to nothing of the thread that enters them, and what the entry changed (a copy-on-write,
-//! an `enter_with`) is handed back to the `Captured` when it ends, on return or panic.
+//! else a spawn adds. Its frames are built on the stack for each entry, linked to each
+//! other and to nothing of the thread that enters them, and what the entry changed (a
+//! copy-on-write, an `enter_with`) is handed back to the `Captured` when it ends, on return
+//! or panic. So entering costs, per store type, a frame built on the stack and one virtual
+//! call for the store's `TypeId`, on top of the one pointer swap.
 
 use std::fmt;
 use std::sync::Arc;

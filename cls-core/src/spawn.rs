@@ -58,8 +58,8 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    // The task is the same `Scoped` future `bind` returns, holding only the captured stores
-    // (a pointer pair for one store type), so that a small task stays small.
+    // The task is a `Scoped` future, as `bind` returns, but holding only the captured
+    // stores (three words for one store type), so that a small task stays small.
     let captured = Captured::here();
     #[allow(clippy::disallowed_methods)]
     tokio::spawn(Scoped::<F, Captured>::new(captured, fut))
