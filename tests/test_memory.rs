@@ -448,3 +448,28 @@ on_both_runtimes! {
         .await;
     }
 }
+
+#[test]
+fn entering_a_context_allocates_nothing_with_one_store_type_or_two() {
+    let mut one = MEM.context(MemStore::default());
+    let mut two = MEM
+        .context(MemStore::default())
+        .join(LOCAL.context(LocalMemStore::default()));
+    // The first write of each copies nothing: the stores are unshared.
+    one.enter_sync(|| read_and_write(1));
+    two.enter_sync(|| read_and_write(1));
+    assert_eq!(
+        allocations_during(|| {
+            for _ in 0..100 {
+                one.enter_sync(|| read_and_write(10));
+                two.enter_sync(|| {
+                    read_and_write(10);
+                    black_box(LOCAL.is_active());
+                });
+            }
+        }),
+        0
+    );
+    // The last round set the id to 9, then added one: the writes landed in the context.
+    assert_eq!(one.enter_sync(|| MEM.get::<path!(inner.id)>()), 10);
+}

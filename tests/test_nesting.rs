@@ -135,12 +135,50 @@ on_both_runtimes! {
         assert!(!CLS.is_active());
         assert!(!TRACE.is_active());
     }
+}
 
-    async fn thousand_nested_async_contexts_work_and_unwind_in_order() {
-        let unwound = nest_async(1).await;
-        let expected: Vec<u32> = (1..=DEPTH).rev().collect();
-        assert_eq!(unwound, expected);
-        assert!(!CLS.is_active());
+/// Room for `DEPTH` nested futures: a debug build gives each level ~2 KiB of stack (most of
+/// it this file's own async blocks), more than the 2 MiB a thread gets by default.
+const DEEP_STACK: usize = 8 << 20;
+
+async fn thousand_nested_async_contexts() {
+    let unwound = nest_async(1).await;
+    let expected: Vec<u32> = (1..=DEPTH).rev().collect();
+    assert_eq!(unwound, expected);
+    assert!(!CLS.is_active());
+}
+
+/// As `on_both_runtimes!`, on threads with room for the depth.
+mod thousand_nested_async_contexts_work_and_unwind_in_order {
+    use super::*;
+
+    #[test]
+    fn current_thread() {
+        let thread = std::thread::Builder::new().stack_size(DEEP_STACK);
+        let deep = thread.spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async { tokio::spawn(thousand_nested_async_contexts()).await })
+        });
+        if let Err(err) = deep.unwrap().join().unwrap() {
+            std::panic::resume_unwind(err.into_panic());
+        }
+    }
+
+    #[test]
+    fn multi_thread() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_stack_size(DEEP_STACK)
+            .enable_all()
+            .build()
+            .unwrap();
+        let task = runtime.spawn(thousand_nested_async_contexts());
+        if let Err(err) = runtime.block_on(task) {
+            std::panic::resume_unwind(err.into_panic());
+        }
     }
 }
 

@@ -60,6 +60,25 @@ impl Captured {
         }
     }
 
+    /// The stores of both; where both hold a store of the same type, the one of `other`.
+    pub(crate) fn join(self, other: Captured) -> Self {
+        let mut stores = other.into_stores();
+        let other_types: Vec<_> = stores.iter().flatten().map(|s| s.identity().0).collect();
+        stores.extend(self.into_stores().into_iter().filter(|s| {
+            s.as_ref()
+                .is_some_and(|s| !other_types.contains(&s.identity().0))
+        }));
+        Self::many(stores)
+    }
+
+    fn into_stores(self) -> Vec<Option<Arc<dyn AnyStore>>> {
+        match self.stores {
+            Stores::One(None) => Vec::new(),
+            Stores::One(store) => vec![store],
+            Stores::Many(stores) => stores.into_vec(),
+        }
+    }
+
     /// The contexts active here, captured for other work.
     ///
     /// # Panics
@@ -93,16 +112,7 @@ impl Captured {
                 let _installed = frame.link(None).install();
                 f()
             }
-            Stores::Many(stores) => {
-                let mut f = Some(f);
-                let mut output = None;
-                link_and_call(stores, None, &mut || {
-                    if let Some(f) = f.take() {
-                        output = Some(f());
-                    }
-                });
-                output.expect("the chain of carried frames calls its body once")
-            }
+            Stores::Many(stores) => link_and_call(stores, None, f),
         }
     }
 
@@ -136,11 +146,11 @@ fn lend(home: &mut Option<Arc<dyn AnyStore>>) -> Frame {
 /// Builds a frame for each store, outermost first, each linked over the one built before,
 /// then installs the innermost and calls `body`. Recursion keeps every frame on the stack,
 /// without an allocation; it is as deep as there are store types.
-fn link_and_call(
+fn link_and_call<R>(
     stores: &mut [Option<Arc<dyn AnyStore>>],
     below: Option<Linked<'_>>,
-    body: &mut dyn FnMut(),
-) {
+    body: impl FnOnce() -> R,
+) -> R {
     let Some((outermost, inner)) = stores.split_last_mut() else {
         let _installed = match below {
             Some(head) => head.install(),
@@ -153,7 +163,7 @@ fn link_and_call(
         home: outermost,
         frame: &frame,
     };
-    link_and_call(inner, Some(frame.link(below)), body);
+    link_and_call(inner, Some(frame.link(below)), body)
 }
 
 /// Hands the store of a frame built for one entry back to its `Captured`, with whatever the

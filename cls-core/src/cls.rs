@@ -3,7 +3,10 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
+use crate::captured::Captured;
+use crate::context::Context;
 use crate::erased::Slot;
 use crate::error::ClsError;
 use crate::frame::{self, Frame};
@@ -182,6 +185,28 @@ impl<S: ClsStore> Cls<S> {
         S: Default,
     {
         Contexts::nested(inherited::<S>()).enter(f)
+    }
+
+    /// A live [`Context`] holding `store`: entered any number of times, from any thread,
+    /// with writes kept from one entry to the next.
+    ///
+    /// Where [`run_with`](Cls::run_with) ties the context to one future, a `Context` is a
+    /// value that can change owners: the handler's future, then the response body that is
+    /// polled after it. Combine store types with [`Context::join`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { chunks: u32 }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// let mut context = CLS.context(AppStore::default());
+    /// context.enter_sync(|| CLS.set::<path!(chunks)>(1));
+    /// let moved = std::thread::spawn(move || context.enter_sync(|| CLS.get::<path!(chunks)>()));
+    /// assert_eq!(moved.join().unwrap(), 1);
+    /// ```
+    pub fn context(&self, store: S) -> Context {
+        Context::from_captured(Captured::one(Arc::new(store)))
     }
 
     /// Runs `fut` outside every context of `S`, keeping the contexts of other store types,

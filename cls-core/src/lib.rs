@@ -112,6 +112,7 @@
 
 mod captured;
 mod cls;
+mod context;
 mod erased;
 mod error;
 mod fixture;
@@ -130,6 +131,7 @@ mod string_path;
 pub mod __private;
 
 pub use crate::cls::Cls;
+pub use crate::context::Context;
 pub use crate::error::{ClsError, ClsErrorKind};
 pub use crate::fixture::Fixture;
 #[cfg(feature = "serde")]

@@ -3,11 +3,12 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{self, Poll};
 
 use pin_project_lite::pin_project;
 
 use crate::captured::Captured;
+use crate::context::Context;
 use crate::frame::Frame;
 
 pin_project! {
@@ -85,11 +86,49 @@ impl<F, C: Install> Scoped<F, C> {
     }
 }
 
+impl<F> Scoped<F> {
+    /// Once the inner future has completed, hands over its contexts as a [`Context`],
+    /// with everything it wrote; `None` while it is still running, and after the first
+    /// call.
+    ///
+    /// The counterpart of tokio's `TaskLocalFuture::take_value`, for work that goes on
+    /// after the future, in the same context: a response body streamed after the handler
+    /// returned, say. A context opened by [`run_with`](crate::Cls::run_with) is handed over
+    /// alone: what was around it is not part of it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cls_core::{path, Cls, ClsStore};
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: String }
+    /// # const CLS: Cls<AppStore> = Cls::new();
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let handler = CLS.run_with(AppStore::default(), async {
+    ///     CLS.set::<path!(tenant)>("acme".into());
+    /// });
+    /// let mut handler = std::pin::pin!(handler);
+    /// assert!(handler.as_mut().take_context().is_none(), "still running");
+    /// handler.as_mut().await;
+    /// let mut context = handler.as_mut().take_context().unwrap();
+    /// assert_eq!(context.enter_sync(|| CLS.get::<path!(tenant)>()), "acme");
+    /// assert!(handler.take_context().is_none(), "handed over once");
+    /// # }
+    /// ```
+    pub fn take_context(self: Pin<&mut Self>) -> Option<Context> {
+        let this = self.project();
+        if this.future.is_some() {
+            return None;
+        }
+        this.contexts.take().map(Context::from_captured)
+    }
+}
+
 impl<F: Future, C: Install> Future for Scoped<F, C> {
     type Output = F::Output;
 
     #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let future = this.future;
         this.contexts.enter(|| poll_in_place(future, cx))
@@ -102,7 +141,7 @@ impl<F: Future, C: Install> Future for Scoped<F, C> {
 #[inline]
 fn poll_in_place<F: Future>(
     mut future: Pin<&mut Option<F>>,
-    cx: &mut Context<'_>,
+    cx: &mut task::Context<'_>,
 ) -> Poll<F::Output> {
     let poll = match future.as_mut().as_pin_mut() {
         Some(inner) => inner.poll(cx),
@@ -158,9 +197,11 @@ enum Kind {
     /// A context opened by `run`, `run_with` or `exit`: it sees the contexts of other store
     /// types around it wherever it is polled.
     Nested(Frame),
-    /// Captured contexts (`bind`, snapshots): exactly what was captured, nothing of the
-    /// thread that polls it.
+    /// Captured contexts (`bind`, snapshots, `Context::run`): exactly what was captured,
+    /// nothing of the thread that polls it.
     Carried(Captured),
+    /// Handed over by `Scoped::take_context`.
+    Taken,
 }
 
 impl Contexts {
@@ -170,6 +211,20 @@ impl Contexts {
 
     pub(crate) fn carried(captured: Captured) -> Self {
         Self(Kind::Carried(captured))
+    }
+
+    /// The contexts, handed over once.
+    fn take(&mut self) -> Option<Captured> {
+        match std::mem::replace(&mut self.0, Kind::Taken) {
+            Kind::Nested(frame) => Some(
+                frame
+                    .slot()
+                    .take()
+                    .map_or_else(Captured::default, Captured::one),
+            ),
+            Kind::Carried(captured) => Some(captured),
+            Kind::Taken => None,
+        }
     }
 }
 
@@ -182,6 +237,10 @@ impl Install for Contexts {
                 f()
             }
             Kind::Carried(captured) => captured.enter(f),
+            Kind::Taken => {
+                let _installed = crate::frame::install_nothing();
+                f()
+            }
         }
     }
 
@@ -189,6 +248,7 @@ impl Install for Contexts {
         match &self.0 {
             Kind::Nested(frame) => vec![frame.slot().describe()],
             Kind::Carried(captured) => captured.store_names(),
+            Kind::Taken => Vec::new(),
         }
     }
 }

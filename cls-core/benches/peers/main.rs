@@ -2,7 +2,8 @@
 //!
 //! Run `cargo bench -p cls-core` (all groups, under ten seconds of measuring) or
 //! `cargo bench -p cls-core -- KEY` for the groups whose key contains `KEY`: `read`,
-//! `write`, `poll`, `sync_scope`, `spawn_ct`, `spawn_mt`, `depth`, `contexts`, `capture`, `json`.
+//! `write`, `poll`, `sync_scope`, `spawn_ct`, `spawn_mt`, `depth`, `contexts`, `capture`,
+//! `context`, `json`.
 //! `cargo test -p cls-core --benches` runs every routine a few times, unmeasured.
 //!
 //! # How it measures
@@ -92,6 +93,7 @@ macro_rules! time_unrolled {
 
 // The groups, declared after `time_unrolled!` so that they can use it.
 mod capture;
+mod context;
 mod contexts;
 mod depth;
 mod json;
@@ -170,6 +172,7 @@ fn run_all() {
     depth::run(&mut h);
     contexts::run(&mut h);
     capture::run(&mut h);
+    context::run(&mut h);
     json::run(&mut h);
     h.finish();
 }

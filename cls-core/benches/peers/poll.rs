@@ -3,9 +3,8 @@
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::{pin, Pin};
-use std::ptr;
 use std::sync::Arc;
-use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::harness::{Group, Harness, Term};
@@ -17,7 +16,7 @@ tokio::task_local! {
 }
 
 /// Returns `Pending` (waking itself) `left` times, then `Ready`.
-struct PendingN {
+pub(crate) struct PendingN {
     left: u64,
 }
 
@@ -34,20 +33,9 @@ impl Future for PendingN {
     }
 }
 
-fn noop_raw_waker() -> RawWaker {
-    fn clone(_: *const ()) -> RawWaker {
-        noop_raw_waker()
-    }
-    fn noop(_: *const ()) {}
-    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
-    RawWaker::new(ptr::null(), &VTABLE)
-}
-
-/// A waker that does nothing (`Waker::noop` needs Rust 1.85; this crate supports 1.78).
+/// A waker that does nothing.
 fn noop_waker() -> Waker {
-    // SAFETY: no function of the vtable touches the data pointer, `clone` returns another
-    // such waker, and all of them are thread-safe because they do nothing.
-    unsafe { Waker::from_raw(noop_raw_waker()) }
+    Waker::noop().clone()
 }
 
 /// One poll, as an executor does it: a call into the task's (monomorphic) poll.
@@ -57,7 +45,7 @@ fn poll_once<F: Future>(fut: Pin<&mut F>, cx: &mut Context<'_>) -> Poll<F::Outpu
 }
 
 /// Polls `fut` to completion and returns the time of the polls only.
-fn drive<F: Future>(fut: F) -> Duration {
+pub(crate) fn drive<F: Future>(fut: F) -> Duration {
     let waker = noop_waker();
     // The waker's vtable is hidden from the optimizer: the wake stays a real call.
     let mut cx = Context::from_waker(black_box(&waker));
@@ -67,7 +55,7 @@ fn drive<F: Future>(fut: F) -> Duration {
     start.elapsed()
 }
 
-fn pending(n: u64) -> PendingN {
+pub(crate) fn pending(n: u64) -> PendingN {
     PendingN { left: n }
 }
 
