@@ -15,12 +15,13 @@
 //! that installed it, so the frame stays where it is, and every frame it links to was
 //! installed earlier and is uninstalled later.
 //!
-//! Two links make lookups cheap whatever the nesting:
-//! - `below`: the nearest frame outside this one whose store type differs from this one's.
-//!   Nested contexts of one store type are skipped in one step, so capturing every store
-//!   type for a spawn does not grow with the nesting depth.
-//! - `found`: the frame a lookup from this one last found further out, so that reading a
-//!   store type while contexts of other types are open inside it stays one compare.
+//! Two things make lookups cheap whatever the nesting:
+//! - a frame's `below` link: the nearest frame outside it whose store type differs from its
+//!   own, computed on first use. Nested contexts of one store type are passed in one step,
+//!   so capturing every store type for a spawn does not grow with the nesting depth.
+//! - `FOUND`, beside `HEAD`: the frame the last lookup found past the head, so that reading
+//!   a store type while contexts of other types are open inside it costs about what
+//!   reading the head does. Every change of the head clears it.
 
 use std::any::TypeId;
 use std::cell::Cell;
@@ -35,6 +36,10 @@ use crate::store::ClsStore;
 thread_local! {
     /// The innermost installed frame of the code running on this thread, or null.
     static HEAD: Cell<*const Frame> = const { Cell::new(ptr::null()) };
+    /// The frame the last lookup found outside the head, or null; cleared whenever the head
+    /// changes. Kept here rather than in the head so that a hit is as few dependent loads
+    /// away as the head itself.
+    static FOUND: Cell<*const Frame> = const { Cell::new(ptr::null()) };
 }
 
 /// One active context of one store type.
@@ -46,8 +51,6 @@ pub(crate) struct Frame {
     /// While installed: the nearest frame outside this one of another store type, or null;
     /// [`UNKNOWN`] until a walk needs it (installing costs no look at the frame outside).
     below: Cell<*const Frame>,
-    /// While installed: the frame the last lookup from this one found, or null.
-    found: Cell<*const Frame>,
 }
 
 /// `below` not computed yet: an address no frame has, never followed.
@@ -58,7 +61,6 @@ const UNKNOWN: *const Frame = ptr::dangling();
 enum Link {
     Parent,
     Below,
-    Found,
 }
 
 // SAFETY: the link pointers are only followed while the frame is installed, by the thread
@@ -74,7 +76,6 @@ impl Frame {
             slot,
             parent: Cell::new(ptr::null()),
             below: Cell::new(ptr::null()),
-            found: Cell::new(ptr::null()),
         }
     }
 
@@ -88,7 +89,6 @@ impl Frame {
     #[inline]
     pub(crate) fn install_nested(&self) -> Installed<'_> {
         self.below.set(UNKNOWN);
-        self.found.set(ptr::null());
         let installed = Installed::new(self);
         self.parent.set(installed.previous);
         installed
@@ -104,7 +104,6 @@ impl Frame {
         self.parent.set(below);
         // The frames of a carried chain are of distinct store types.
         self.below.set(below);
-        self.found.set(ptr::null());
         Linked(self)
     }
 
@@ -116,7 +115,6 @@ impl Frame {
         let target = match link {
             Link::Parent => self.parent.get(),
             Link::Below => self.below.get(),
-            Link::Found => self.found.get(),
         };
         debug_assert!(
             target != UNKNOWN,
@@ -125,7 +123,7 @@ impl Frame {
         // SAFETY: `self` was reached from `HEAD`, so it is installed or linked under an
         // installed frame, and its links were set then: `parent` to the head it was
         // installed over (installed earlier, so uninstalled later: installs nest) or to a
-        // frame it borrows (`link`); `below` and `found` to frames reached from `parent`
+        // frame it borrows (`link`); `below` to a frame reached from `parent`
         // since. Each outlives the borrow of `self` this returns under. Frames are only
         // ever reached through shared references; their mutable state is in cells.
         unsafe { target.as_ref() }
@@ -153,11 +151,6 @@ impl Frame {
         cursor
     }
 
-    /// The frame the last lookup from this one found further out, or `None`.
-    #[inline]
-    fn found(&self) -> Option<&Frame> {
-        self.follow(Link::Found)
-    }
 }
 
 /// A frame whose links were just set by [`Frame::link`], over frames linked the same way:
@@ -184,6 +177,7 @@ impl<'a> Installed<'a> {
     /// Makes `frame` (linked already) the head until the guard is dropped.
     #[inline]
     fn new(frame: &'a Frame) -> Self {
+        FOUND.with(|found| found.set(ptr::null()));
         Self {
             previous: HEAD.with(|head| head.replace(frame)),
             _frame: std::marker::PhantomData,
@@ -194,6 +188,7 @@ impl<'a> Installed<'a> {
 impl Drop for Installed<'_> {
     #[inline]
     fn drop(&mut self) {
+        FOUND.with(|found| found.set(ptr::null()));
         HEAD.with(|head| head.set(self.previous));
     }
 }
@@ -202,6 +197,7 @@ impl Drop for Installed<'_> {
 /// sees.
 #[inline]
 pub(crate) fn install_nothing() -> Installed<'static> {
+    FOUND.with(|found| found.set(ptr::null()));
     Installed {
         previous: HEAD.with(|head| head.replace(ptr::null())),
         _frame: std::marker::PhantomData,
@@ -214,7 +210,7 @@ struct Lookup;
 
 /// The innermost installed frame of this thread, for as long as `_lookup` is borrowed.
 ///
-/// Its links are followed only through [`Frame::below`] and [`Frame::found`].
+/// Its links are followed only through [`Frame::below`].
 #[inline(always)]
 fn head(_lookup: &Lookup) -> Option<&Frame> {
     // SAFETY: `HEAD` is null or points to the frame installed last on this thread, whose
@@ -236,24 +232,28 @@ fn find<S: ClsStore>(lookup: &Lookup) -> Option<&Frame> {
     }
 }
 
-/// The frame of type `wanted` outside `head`: the one the last lookup from `head` found, or
-/// else the result of a walk, remembered in `head` for the next lookup.
+/// The frame of type `wanted` outside `head`: the one the last lookup found, or else the
+/// result of a walk, remembered for the next lookup.
 #[inline]
 fn find_below(head: &Frame, wanted: TypeId) -> Option<&Frame> {
-    match head.found() {
+    // SAFETY: `FOUND` is cleared whenever `HEAD` changes and only set, below, to a frame
+    // reached from the links of the head; so it is null or a frame outside `head` that
+    // stays alive and in place while `head` is installed, which outlasts the borrow of
+    // `head` this returns under.
+    match unsafe { FOUND.with(Cell::get).as_ref() } {
         Some(found) if found.slot.type_id() == wanted => Some(found),
         _ => walk_below(head, wanted),
     }
 }
 
 /// Walks out from `head` to the frame of type `wanted`, one step per run of frames of one
-/// store type, and remembers it in `head`.
+/// store type, and remembers it in `FOUND`.
 #[inline(never)]
 fn walk_below(head: &Frame, wanted: TypeId) -> Option<&Frame> {
     let mut cursor = head.below();
     while let Some(frame) = cursor {
         if frame.slot.type_id() == wanted {
-            head.found.set(frame);
+            FOUND.with(|found| found.set(frame));
             return Some(frame);
         }
         cursor = frame.below();
