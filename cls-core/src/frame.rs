@@ -150,7 +150,6 @@ impl Frame {
         self.below.set(cursor.map_or(ptr::null(), ptr::from_ref));
         cursor
     }
-
 }
 
 /// A frame whose links were just set by [`Frame::link`], over frames linked the same way:
