@@ -5,7 +5,7 @@
 //! module provides both, and the policy that decides whether an id sent by the client is
 //! kept.
 //!
-//! - [`RequestId`]: printable, cheap to clone, convertible to a header value at no cost.
+//! - [`RequestId`]: printable, cheap to clone, ready to put in a header.
 //! - [`Trust`]: which inbound ids to keep. The default, [`Trust::IfValid`], keeps 1 to 128
 //!   characters of `[A-Za-z0-9._:-]` from a header sent once; anything else (spaces,
 //!   quotes, `=`, non-ASCII bytes, kilobytes of text, a repeated header) gets a fresh id, so
@@ -70,7 +70,7 @@
 //!
 //! # Features
 //!
-//! `tower` enables this module, with `http`, `bytes` and `rand` as dependencies.
+//! `tower` enables this module, with `http` and `rand` as dependencies.
 //! `axum` adds axum's `MatchedPath` and `ConnectInfo<SocketAddr>` to [`RequestInfo`].
 
 #![cfg_attr(docsrs, doc(cfg(feature = "tower")))]

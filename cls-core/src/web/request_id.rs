@@ -5,7 +5,6 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
-use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// `x-request-id`, the header most proxies and tracing setups use for the id of a request.
@@ -22,8 +21,8 @@ pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 ///
 /// Unlike tower-http's `RequestId`, which wraps any `HeaderValue`, it is always printable
 /// text ([`as_str`](RequestId::as_str) cannot fail, [`Display`](fmt::Display) shows it as
-/// is) and it is cheap to clone: the bytes live in one shared allocation, so a clone into a
-/// spawned task, a log line or the response header is a reference count, never a copy.
+/// is) and it is cheap to clone: a generated UUID is held inline (making or cloning one
+/// allocates nothing), any other id lives in one allocation that its clones share.
 ///
 /// It holds visible ASCII with inner spaces or tabs, never empty and never starting or
 /// ending with whitespace, so that the same text arrives on the other side of an HTTP hop.
@@ -41,7 +40,15 @@ pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 #[derive(Clone)]
-pub struct RequestId(HeaderValue);
+pub struct RequestId(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// The text of a generated UUID.
+    Uuid([u8; 36]),
+    /// Any other id: from text, a literal, or a request header.
+    Shared(HeaderValue),
+}
 
 impl RequestId {
     /// Makes a request id from text, such as an id read from a message queue or a job name.
@@ -71,7 +78,7 @@ impl RequestId {
     /// ```
     pub fn new(id: &str) -> Result<Self, InvalidRequestId> {
         check(id)?;
-        Ok(Self::from_checked(Bytes::copy_from_slice(id.as_bytes())))
+        Ok(Self::from_checked(id.as_bytes()))
     }
 
     /// Makes a request id from a string literal, without allocating.
@@ -97,19 +104,26 @@ impl RequestId {
         if check(id).is_err() {
             panic!("invalid request id: it must be non-empty visible ASCII, inner spaces allowed");
         }
-        Self(HeaderValue::from_static(id))
+        Self(Repr::Shared(HeaderValue::from_static(id)))
     }
 
-    /// Wraps bytes the caller has already checked.
-    ///
-    /// `ascii` must hold what [`check`] accepts (the generators' hex and `-`, an inbound
+    /// Copies bytes the caller has already checked (what [`check`] accepts, or an inbound
     /// id that passed a [`Trust`] policy); a bad value panics instead of producing an id that
     /// breaks the guarantees of the type.
-    pub(crate) fn from_checked(bytes: Bytes) -> Self {
-        debug_assert!(std::str::from_utf8(&bytes).is_ok_and(|s| check(s).is_ok()));
-        match HeaderValue::from_maybe_shared(bytes) {
-            Ok(value) => Self(value),
-            Err(_) => unreachable!("a checked request id is a valid header value"),
+    fn from_checked(bytes: &[u8]) -> Self {
+        Self(Repr::Shared(checked_header_value(bytes)))
+    }
+
+    /// Keeps the text of a generated UUID (hex digits and `-`) inline.
+    pub(crate) fn from_uuid_text(text: [u8; 36]) -> Self {
+        debug_assert!(text.iter().all(|&b| b.is_ascii_hexdigit() || b == b'-'));
+        Self(Repr::Uuid(text))
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Uuid(text) => text,
+            Repr::Shared(value) => value.as_bytes(),
         }
     }
 
@@ -125,7 +139,7 @@ impl RequestId {
         // Every constructor admits ASCII only, so this never fails; going through the
         // checked conversion keeps the type free of `unsafe` at the price of a scan of at
         // most a few dozen bytes.
-        match std::str::from_utf8(self.0.as_bytes()) {
+        match std::str::from_utf8(self.as_bytes()) {
             Ok(text) => text,
             Err(_) => unreachable!("a request id holds ASCII only"),
         }
@@ -133,7 +147,8 @@ impl RequestId {
 
     /// The id as a header value, for a response or an outgoing request.
     ///
-    /// A clone of the value held inside: no copy and no validation.
+    /// For a generated UUID, a copy of its 36 bytes into a new allocation; for any other
+    /// id, a clone of the value held inside.
     ///
     /// # Examples
     ///
@@ -146,7 +161,17 @@ impl RequestId {
     /// assert_eq!(headers["x-request-id"], "req-7");
     /// ```
     pub fn header_value(&self) -> HeaderValue {
-        self.0.clone()
+        match &self.0 {
+            Repr::Uuid(text) => checked_header_value(text),
+            Repr::Shared(value) => value.clone(),
+        }
+    }
+}
+
+fn checked_header_value(bytes: &[u8]) -> HeaderValue {
+    match HeaderValue::from_bytes(bytes) {
+        Ok(value) => value,
+        Err(_) => unreachable!("a checked request id is a valid header value"),
     }
 }
 
@@ -207,7 +232,7 @@ const fn char_from(code: u32) -> char {
 
 impl PartialEq for RequestId {
     fn eq(&self, other: &Self) -> bool {
-        self.0.as_bytes() == other.0.as_bytes()
+        self.as_bytes() == other.as_bytes()
     }
 }
 
@@ -217,7 +242,7 @@ impl Eq for RequestId {}
 // "sensitive" flag, which its `PartialEq` ignores.
 impl Hash for RequestId {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.as_bytes().hash(state);
+        self.as_bytes().hash(state);
     }
 }
 
@@ -379,7 +404,7 @@ impl Trust {
         if bytes.is_empty() || bytes.len() > Self::MAX_LEN || !bytes.iter().all(|&b| allowed(b)) {
             return None;
         }
-        Some(RequestId::from_checked(Bytes::copy_from_slice(bytes)))
+        Some(RequestId::from_checked(bytes))
     }
 }
 
@@ -416,6 +441,17 @@ mod tests {
         let id = RequestId::new("a b\tc").unwrap();
         assert_eq!(id.as_str(), "a b\tc");
         assert_eq!(id.header_value(), "a b\tc");
+    }
+
+    #[test]
+    fn a_uuid_is_inline_and_equals_the_same_text_from_anywhere() {
+        let text = *b"0f8fad5b-d9cb-469f-a165-70867728950e";
+        let inline = RequestId::from_uuid_text(text);
+        let shared = RequestId::new("0f8fad5b-d9cb-469f-a165-70867728950e").unwrap();
+        assert!(matches!(inline.0, Repr::Uuid(_)));
+        assert_eq!(inline, shared);
+        assert_eq!(inline.header_value(), shared.header_value());
+        assert_eq!(inline.clone().as_str(), shared.as_str());
     }
 
     #[test]
