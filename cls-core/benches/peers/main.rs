@@ -2,7 +2,8 @@
 //!
 //! Run `cargo bench -p cls-core` (all groups, under ten seconds of measuring) or
 //! `cargo bench -p cls-core -- KEY` for the groups whose key contains `KEY`: `read`,
-//! `write`, `poll`, `sync_scope`, `spawn_ct`, `spawn_mt`, `depth`, `contexts`, `capture`, `json`.
+//! `write`, `poll`, `sync_scope`, `spawn_ct`, `spawn_mt`, `depth`, `contexts`, `capture`, `json`,
+//! and with `--features tower`, `id_gen`.
 //! `cargo test -p cls-core --benches` runs every routine a few times, unmeasured.
 //!
 //! # How it measures
@@ -94,6 +95,8 @@ macro_rules! time_unrolled {
 mod capture;
 mod contexts;
 mod depth;
+#[cfg(feature = "tower")]
+mod id_gen;
 mod json;
 mod poll;
 mod read;
@@ -171,6 +174,8 @@ fn run_all() {
     contexts::run(&mut h);
     capture::run(&mut h);
     json::run(&mut h);
+    #[cfg(feature = "tower")]
+    id_gen::run(&mut h);
     h.finish();
 }
 
