@@ -125,6 +125,8 @@ mod snapshot;
 mod spawn;
 mod store;
 mod string_path;
+#[cfg(feature = "tower")]
+pub mod web;
 
 #[doc(hidden)]
 #[path = "__private.rs"]

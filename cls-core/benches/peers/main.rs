@@ -3,7 +3,7 @@
 //! Run `cargo bench -p cls-core` (all groups, under ten seconds of measuring) or
 //! `cargo bench -p cls-core -- KEY` for the groups whose key contains `KEY`: `read`,
 //! `write`, `poll`, `sync_scope`, `spawn_ct`, `spawn_mt`, `depth`, `contexts`, `capture`,
-//! `context`, `json`.
+//! `context`, `json`, and with `--features tower`, `id_gen`.
 //! `cargo test -p cls-core --benches` runs every routine a few times, unmeasured.
 //!
 //! # How it measures
@@ -96,6 +96,8 @@ mod capture;
 mod context;
 mod contexts;
 mod depth;
+#[cfg(feature = "tower")]
+mod id_gen;
 mod json;
 mod poll;
 mod read;
@@ -174,6 +176,8 @@ fn run_all() {
     capture::run(&mut h);
     context::run(&mut h);
     json::run(&mut h);
+    #[cfg(feature = "tower")]
+    id_gen::run(&mut h);
     h.finish();
 }
 

@@ -1,0 +1,84 @@
+//! Request ids and request metadata for tower services (axum, hyper, tonic).
+//!
+//! A web context starts from two things known when a request arrives: an id that names the
+//! request in every log line and in the response, and a description of the request. This
+//! module provides both, and the policy that decides whether an id sent by the client is
+//! kept.
+//!
+//! - [`RequestId`]: printable, cheap to clone, ready to put in a header.
+//! - [`Trust`]: which inbound ids to keep. The default, [`Trust::IfValid`], keeps 1 to 128
+//!   characters of `[A-Za-z0-9._:-]` from a header sent once; anything else (spaces,
+//!   quotes, `=`, non-ASCII bytes, kilobytes of text, a repeated header) gets a fresh id, so
+//!   a client cannot forge log lines or smuggle text into them.
+//! - [`uuid_v4`] and [`uuid_v7`]: fresh ids from a thread-local CSPRNG, with no system call
+//!   per id.
+//! - [`RequestInfo`]: method, URI, version and headers, plus, with the `axum` feature, the
+//!   route pattern (`/users/{id}`) and the peer address.
+//!
+//! # Deciding a request's id
+//!
+//! Keep the inbound id when the policy allows it, else generate one, and echo it in the
+//! response so that the client can quote it:
+//!
+//! ```
+//! use cls_core::web::{self, RequestId, RequestInfo, Trust, X_REQUEST_ID};
+//! use http::{Request, Response};
+//!
+//! fn request_id(request: &Request<()>, trust: Trust) -> RequestId {
+//!     trust
+//!         .accept(request.headers(), &X_REQUEST_ID)
+//!         .unwrap_or_else(web::uuid_v4)
+//! }
+//!
+//! let from_proxy = Request::get("/orders").header("x-request-id", "lb-7f3a").body(())?;
+//! assert_eq!(request_id(&from_proxy, Trust::IfValid).as_str(), "lb-7f3a");
+//!
+//! // A value made to forge a log line is replaced.
+//! let forged = Request::get("/orders")
+//!     .header("x-request-id", "ok\" level=admin")
+//!     .body(())?;
+//! let id = request_id(&forged, Trust::IfValid);
+//! assert_eq!(id.as_str().len(), 36);
+//!
+//! let info = RequestInfo::from_request(&forged);
+//! assert_eq!(info.uri().path(), "/orders");
+//!
+//! let response = Response::builder()
+//!     .header(X_REQUEST_ID, id.header_value())
+//!     .body(())?;
+//! assert_eq!(response.headers()["x-request-id"], id.as_str());
+//! # Ok::<(), http::Error>(())
+//! ```
+//!
+//! # Choosing a generator
+//!
+//! [`uuid_v4`] is random; [`uuid_v7`] starts with the time in milliseconds, so ids sort by
+//! creation time (useful as a database key or to scan logs). An id of another form is a
+//! [`RequestId::new`] away:
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//!
+//! use cls_core::web::RequestId;
+//!
+//! static NEXT: AtomicU64 = AtomicU64::new(1);
+//! let sequential = || RequestId::new(&format!("web-1-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
+//! assert_eq!(sequential()?.as_str(), "web-1-1");
+//! assert_eq!(sequential()?.as_str(), "web-1-2");
+//! # Ok::<(), cls_core::web::InvalidRequestId>(())
+//! ```
+//!
+//! # Features
+//!
+//! `tower` enables this module, with `http` and `rand` as dependencies.
+//! `axum` adds axum's `MatchedPath` and `ConnectInfo<SocketAddr>` to [`RequestInfo`].
+
+#![cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+
+mod id_gen;
+mod request_id;
+mod request_info;
+
+pub use self::id_gen::{uuid_v4, uuid_v7};
+pub use self::request_id::{InvalidRequestId, RequestId, Trust, X_REQUEST_ID};
+pub use self::request_info::RequestInfo;
