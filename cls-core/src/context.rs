@@ -22,7 +22,8 @@ use crate::scoped::{Contexts, Scoped};
 ///
 /// Entering installs exactly the contexts the value holds: contexts active where it is
 /// entered are not visible inside, as with a snapshot. Work spawned inside carries them, as
-/// from any context.
+/// from any context. Unlike a snapshot, a `Context` is the same context from one entry to
+/// the next, so its `#[cls(local)]` fields are kept too.
 ///
 /// # Examples
 ///

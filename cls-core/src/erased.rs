@@ -257,6 +257,8 @@ impl Slot {
     pub(crate) fn take(&self) -> Option<Arc<dyn AnyStore>> {
         let store = self.store.borrow_mut().take();
         self.data.set(std::ptr::null());
+        // Nothing is left to be unique: every access is refused from now on.
+        self.unique.set(false);
         store
     }
 

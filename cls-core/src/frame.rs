@@ -21,7 +21,7 @@
 //!   so capturing every store type for a spawn does not grow with the nesting depth.
 //! - `FOUND`, beside `HEAD`: the frame the last lookup found past the head, so that reading
 //!   a store type while contexts of other types are open inside it costs about what
-//!   reading the head does. Every change of the head clears it.
+//!   reading the head does. Installing a frame clears it; uninstalling restores it.
 
 use std::any::TypeId;
 use std::cell::Cell;
@@ -36,9 +36,9 @@ use crate::store::ClsStore;
 thread_local! {
     /// The innermost installed frame of the code running on this thread, or null.
     static HEAD: Cell<*const Frame> = const { Cell::new(ptr::null()) };
-    /// The frame the last lookup found outside the head, or null; cleared whenever the head
-    /// changes. Kept here rather than in the head so that a hit is as few dependent loads
-    /// away as the head itself.
+    /// The frame the last lookup found outside the head, or null: cleared when a frame is
+    /// installed, restored when it is uninstalled. Kept here rather than in the head so that
+    /// a hit is as few dependent loads away as the head itself.
     static FOUND: Cell<*const Frame> = const { Cell::new(ptr::null()) };
 }
 
@@ -89,7 +89,7 @@ impl Frame {
     #[inline]
     pub(crate) fn install_nested(&self) -> Installed<'_> {
         self.below.set(UNKNOWN);
-        let installed = Installed::new(self);
+        let installed = Installed::new(Some(self));
         self.parent.set(installed.previous);
         installed
     }
@@ -147,7 +147,18 @@ impl Frame {
                 frame.follow(Link::Below)
             };
         }
-        self.below.set(cursor.map_or(ptr::null(), ptr::from_ref));
+        let found = cursor.map_or(ptr::null(), ptr::from_ref);
+        self.below.set(found);
+        // Every frame of the run just passed has the same answer: remember it there too, so
+        // that the next head over this run does not walk it again.
+        let mut passed = self.follow(Link::Parent);
+        while let Some(frame) = passed {
+            if frame.slot.type_id() != self.slot.type_id() || frame.below.get() != UNKNOWN {
+                break;
+            }
+            frame.below.set(found);
+            passed = frame.follow(Link::Parent);
+        }
         cursor
     }
 }
@@ -162,23 +173,26 @@ impl<'a> Linked<'a> {
     /// what carried work sees, nothing of the thread that happens to poll it.
     #[inline]
     pub(crate) fn install(self) -> Installed<'a> {
-        Installed::new(self.0)
+        Installed::new(Some(self.0))
     }
 }
 
 /// Restores the previous head when dropped: on return, panic or cancellation.
 pub(crate) struct Installed<'a> {
     previous: *const Frame,
+    /// `FOUND` as it was for the previous head: still right when it is back, since nothing
+    /// outside an installed frame changes while it is installed.
+    previous_found: *const Frame,
     _frame: std::marker::PhantomData<&'a Frame>,
 }
 
 impl<'a> Installed<'a> {
     /// Makes `frame` (linked already) the head until the guard is dropped.
     #[inline]
-    fn new(frame: &'a Frame) -> Self {
-        FOUND.with(|found| found.set(ptr::null()));
+    fn new(frame: Option<&'a Frame>) -> Self {
         Self {
-            previous: HEAD.with(|head| head.replace(frame)),
+            previous_found: FOUND.with(|found| found.replace(ptr::null())),
+            previous: HEAD.with(|head| head.replace(frame.map_or(ptr::null(), ptr::from_ref))),
             _frame: std::marker::PhantomData,
         }
     }
@@ -187,8 +201,8 @@ impl<'a> Installed<'a> {
 impl Drop for Installed<'_> {
     #[inline]
     fn drop(&mut self) {
-        FOUND.with(|found| found.set(ptr::null()));
         HEAD.with(|head| head.set(self.previous));
+        FOUND.with(|found| found.set(self.previous_found));
     }
 }
 
@@ -196,16 +210,18 @@ impl Drop for Installed<'_> {
 /// sees.
 #[inline]
 pub(crate) fn install_nothing() -> Installed<'static> {
-    FOUND.with(|found| found.set(ptr::null()));
-    Installed {
-        previous: HEAD.with(|head| head.replace(ptr::null())),
-        _frame: std::marker::PhantomData,
-    }
+    Installed::new(None)
 }
 
 /// A local of each function that looks at the frames, borrowed by every frame it gets from
 /// [`head`]: no frame can be kept past the call that looked it up.
 struct Lookup;
+
+// An empty `Drop` keeps `&Lookup` from being promoted to `&'static Lookup`, which would let a
+// frame reference outlive the call that looked it up.
+impl Drop for Lookup {
+    fn drop(&mut self) {}
+}
 
 /// The innermost installed frame of this thread, for as long as `_lookup` is borrowed.
 ///
@@ -235,10 +251,12 @@ fn find<S: ClsStore>(lookup: &Lookup) -> Option<&Frame> {
 /// result of a walk, remembered for the next lookup.
 #[inline]
 fn find_below(head: &Frame, wanted: TypeId) -> Option<&Frame> {
-    // SAFETY: `FOUND` is cleared whenever `HEAD` changes and only set, below, to a frame
-    // reached from the links of the head; so it is null or a frame outside `head` that
-    // stays alive and in place while `head` is installed, which outlasts the borrow of
-    // `head` this returns under.
+    // SAFETY: `FOUND` is reset to null when a head is installed, set back to its value for
+    // the previous head when that head is back (the frames outside an installed frame do
+    // not change while it is installed), and only set, by `walk_below`, to a frame reached
+    // from the current head's links. So it is null or a frame outside `head` that stays
+    // alive and in place while `head` is installed, which outlasts the borrow of `head`
+    // this returns under.
     match unsafe { FOUND.with(Cell::get).as_ref() } {
         Some(found) if found.slot.type_id() == wanted => Some(found),
         _ => walk_below(head, wanted),

@@ -94,7 +94,9 @@ impl<F> Scoped<F> {
     /// The counterpart of tokio's `TaskLocalFuture::take_value`, for work that goes on
     /// after the future, in the same context: a response body streamed after the handler
     /// returned, say. A context opened by [`run_with`](crate::Cls::run_with) is handed over
-    /// alone: what was around it is not part of it.
+    /// alone: what was around it is not part of it; one opened by
+    /// [`exit`](crate::Cls::exit) holds no store, so it is handed over as an empty
+    /// [`Context`], which hides every store type.
     ///
     /// # Examples
     ///
