@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 
 use cls_core::{path, Context};
-use common::{app, panic_of, trace, AppStore, CLS, TRACE};
+use common::{app, panic_of, trace, tx_store, AppStore, CLS, TRACE, TX};
 use tokio::task::yield_now;
 
 #[test]
@@ -61,6 +61,30 @@ fn a_joined_context_holds_both_store_types_and_the_later_one_wins_a_tie() {
     });
     let seen = context.enter_sync(|| (CLS.get::<path!(step)>(), TRACE.get::<path!(span)>()));
     assert_eq!(seen, (5, "written".to_owned()));
+}
+
+#[test]
+fn three_store_types_joined_keep_their_writes_from_entry_to_entry() {
+    let mut context = CLS
+        .context(app("req-1", 1))
+        .join(TRACE.context(trace(7)))
+        .join(TX.context(tx_store("req-1", 1)));
+    for round in 1..=3 {
+        context.enter_sync(|| {
+            CLS.update::<path!(step), _>(|step| *step += 1);
+            TRACE.update::<path!(trace_id), _>(|id| *id += 1);
+            TX.set::<path!(tx)>(Some(round));
+        });
+    }
+    let seen = context.enter_sync(|| {
+        (
+            CLS.get::<path!(step)>(),
+            TRACE.get::<path!(trace_id)>(),
+            TX.get::<path!(tx)>(),
+        )
+    });
+    assert_eq!(seen, (3, 10, Some(3)));
+    CLS.assert_inactive();
 }
 
 #[test]

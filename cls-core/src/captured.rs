@@ -112,7 +112,25 @@ impl Captured {
                 let _installed = frame.link(None).install();
                 f()
             }
-            Stores::Many(stores) => link_and_call(stores, None, f),
+            // Two store types (a request scope beside the application's store) are the
+            // common case of a web request: linked without the recursion.
+            Stores::Many(stores) => match &mut **stores {
+                [inner, outer] => {
+                    let outer_frame = lend(outer);
+                    let _give_back_outer = GiveBack {
+                        home: outer,
+                        frame: &outer_frame,
+                    };
+                    let inner_frame = lend(inner);
+                    let _give_back_inner = GiveBack {
+                        home: inner,
+                        frame: &inner_frame,
+                    };
+                    let _installed = inner_frame.link(Some(outer_frame.link(None))).install();
+                    f()
+                }
+                stores => link_and_call(stores, None, f),
+            },
         }
     }
 
