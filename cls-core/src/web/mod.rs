@@ -14,6 +14,10 @@
 //!   per id.
 //! - [`RequestInfo`]: method, URI, version and headers, plus, with the `axum` feature, the
 //!   route pattern (`/users/{id}`) and the peer address.
+//! - [`request_id`] and [`request`]: the id and the request being served, read from
+//!   anywhere inside the request's scope, with no user store and no parameter.
+//! - [`request_context`] and [`job_context`]: open that scope, for an HTTP request or for
+//!   work that is not one (a queue consumer, a cron job).
 //!
 //! # Deciding a request's id
 //!
@@ -50,6 +54,31 @@
 //! # Ok::<(), http::Error>(())
 //! ```
 //!
+//! # Reading the request from anywhere
+//!
+//! Code deep below a handler asks for the id of the request it serves instead of taking
+//! it as a parameter. The same scope opens for a job, so that the job's logs carry an id:
+//!
+//! ```
+//! use cls_core::web::{self, RequestId};
+//!
+//! fn log_line(message: &str) -> String {
+//!     match web::request_id() {
+//!         Some(id) => format!("[{id}] {message}"),
+//!         None => message.to_owned(),
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), web::InvalidRequestId> {
+//! let job = web::job_context(Some(RequestId::new("nightly-export")?));
+//! let line = job.run(async { log_line("export started") }).await;
+//! assert_eq!(line, "[nightly-export] export started");
+//! assert_eq!(log_line("idle"), "idle");
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Choosing a generator
 //!
 //! [`uuid_v4`] is random; [`uuid_v7`] starts with the time in milliseconds, so ids sort by
@@ -78,7 +107,9 @@
 mod id_gen;
 mod request_id;
 mod request_info;
+mod scope;
 
 pub use self::id_gen::{uuid_v4, uuid_v7};
 pub use self::request_id::{InvalidRequestId, RequestId, Trust, X_REQUEST_ID};
 pub use self::request_info::RequestInfo;
+pub use self::scope::{job_context, request, request_context, request_id};
