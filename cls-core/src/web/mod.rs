@@ -104,12 +104,24 @@
 
 #![cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 
+mod body;
+mod future;
 mod id_gen;
+mod layer;
+mod make_request_id;
 mod request_id;
 mod request_info;
 mod scope;
+mod service;
+mod setup;
 
+pub use self::body::ClsBody;
+pub use self::future::ResponseFuture;
 pub use self::id_gen::{uuid_v4, uuid_v7};
+pub use self::layer::ClsLayer;
+pub use self::make_request_id::{MakeRequestId, MakeUuidV4};
 pub use self::request_id::{InvalidRequestId, RequestId, Trust, X_REQUEST_ID};
 pub use self::request_info::RequestInfo;
 pub use self::scope::{job_context, request, request_context, request_id};
+pub use self::service::ClsService;
+pub use self::setup::{NoSetup, Setup, SetupFn};
