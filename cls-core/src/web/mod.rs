@@ -18,6 +18,30 @@
 //!   anywhere inside the request's scope, with no user store and no parameter.
 //! - [`request_context`] and [`job_context`]: open that scope, for an HTTP request or for
 //!   work that is not one (a queue consumer, a cron job).
+//! - [`ClsLayer`]: the tower layer that does all of this for every request of a server,
+//!   with a store of your own type beside the request scope, from the first line of
+//!   `call` to the last frame of the response body ([`ClsBody`]).
+//!
+//! # The layer
+//!
+//! With axum, `Router::layer(ClsLayer::<AppStore>::new())` covers the routes added
+//! before it and the fallbacks (the default 404 included), and runs after routing, so
+//! [`RequestInfo::matched_path`] is known; a route added after the call is not covered.
+//! `route_layer` skips the fallbacks. A layer around the whole router
+//! (`ServiceBuilder::new().layer(..).service(router)`) covers everything but runs before
+//! routing. Put it below any `tower::buffer::Buffer`, which calls the inner service on a
+//! task of its own. Each request goes through these steps:
+//!
+//! 1. the id: the inbound one if [`Trust`] keeps it, else a generated one, which also
+//!    replaces the inbound header in the request passed on;
+//! 2. the store: `S::default()`, then the [`setup`](ClsLayer::setup), which may answer
+//!    the request itself (a 401 without a tenant, say);
+//! 3. the inner service runs inside the context, then the body is polled in it;
+//! 4. the id goes on the response, whatever its status.
+//!
+//! See [`ClsLayer`] for an example driving a service, and the workspace's
+//! `tests/test_web_layer.rs` for axum servers on loopback: extractors, the 404 fallback,
+//! streamed bodies, spawned tasks, hostile ids and 2,000 concurrent requests.
 //!
 //! # Deciding a request's id
 //!

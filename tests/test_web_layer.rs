@@ -1,0 +1,366 @@
+//! `ClsLayer` over real loopback servers: what each part of a request sees, hostile ids,
+//! streamed bodies, setup rejections, nesting and concurrency.
+
+// A setup answers with a whole `Response`, as a handler does; clippy would have the error
+// boxed in a named function's signature.
+#![allow(clippy::result_large_err)]
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+use cls_core::web::{self, ClsLayer, RequestId, RequestInfo};
+use cls_core::{path, Cls, ClsStore};
+use futures_util::StreamExt;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Empty};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+
+#[derive(ClsStore, Clone, Default)]
+struct WebStore {
+    tenant: String,
+    chunks: u32,
+}
+
+const CLS: Cls<WebStore> = Cls::new();
+
+/// Bound on every request a test sends, so that a hang fails instead of blocking CI.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What code inside a request reads: its id and tenant, as `id|tenant`.
+fn seen() -> String {
+    let id = web::request_id().map_or_else(|| "none".to_owned(), |id| id.to_string());
+    let tenant = CLS
+        .try_get::<path!(tenant)>()
+        .unwrap_or_else(|_| "none".to_owned());
+    format!("{id}|{tenant}")
+}
+
+/// An extractor of the application's own: runs below the layer, before the handler.
+struct SeenByExtractor(String);
+
+impl<St: Send + Sync> FromRequestParts<St> for SeenByExtractor {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(_parts: &mut Parts, _state: &St) -> Result<Self, Infallible> {
+        Ok(Self(seen()))
+    }
+}
+
+async fn hello(SeenByExtractor(extractor): SeenByExtractor) -> String {
+    let path = web::request().map(|req| req.uri().path().to_owned());
+    format!("{extractor};{};{}", seen(), path.unwrap_or_default())
+}
+
+async fn spawned() -> String {
+    cls_core::spawn(async {
+        tokio::task::yield_now().await;
+        seen()
+    })
+    .await
+    .unwrap()
+}
+
+/// Chunks produced after the handler returned, each `id|tenant|n;`; each chunk counts
+/// itself in the store, so a chunk sees the write of the one before.
+async fn stream() -> Body {
+    CLS.set::<path!(chunks)>(10);
+    let chunks = futures_util::stream::iter(0..3).then(|_| async {
+        tokio::task::yield_now().await;
+        let n = CLS.update::<path!(chunks), _>(|n| {
+            *n += 1;
+            *n
+        });
+        Ok::<_, Infallible>(Bytes::from(format!("{}|{n};", seen())))
+    });
+    Body::from_stream(chunks)
+}
+
+fn tenant_setup(req: &RequestInfo, store: &mut WebStore) -> Result<(), Response<Body>> {
+    let tenant = req.headers().get("x-tenant").and_then(|v| v.to_str().ok());
+    if tenant == Some("blocked") {
+        return Err(Response::builder()
+            .status(StatusCode::FORBIDDEN)
+            .body(Body::from(format!("blocked {}", seen())))
+            .unwrap());
+    }
+    store.tenant = tenant.unwrap_or("anonymous").to_owned();
+    Ok(())
+}
+
+fn app() -> Router {
+    Router::new()
+        .route("/hello", get(hello))
+        .route("/spawned", get(spawned))
+        .route("/stream", get(stream))
+        .route("/fixed", get(|| async { "0123456789" }))
+        .layer(ClsLayer::<WebStore>::new().setup(tenant_setup))
+}
+
+async fn serve(app: Router) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// One HTTP/1.1 keep-alive connection.
+async fn connect(addr: SocketAddr) -> SendRequest<Empty<Bytes>> {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    sender
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn id(&self) -> &str {
+        self.headers["x-request-id"].to_str().unwrap()
+    }
+}
+
+async fn send(
+    sender: &mut SendRequest<Empty<Bytes>>,
+    path: &str,
+    headers: &[(&str, HeaderValue)],
+) -> Answer {
+    let mut request = Request::get(path).header("host", "localhost");
+    for (name, value) in headers {
+        request = request.header(*name, value.clone());
+    }
+    let request = request.body(Empty::new()).unwrap();
+    tokio::time::timeout(REQUEST_TIMEOUT, async {
+        sender.ready().await.unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        Answer {
+            status: parts.status,
+            headers: parts.headers,
+            body: String::from_utf8(body.to_vec()).unwrap(),
+        }
+    })
+    .await
+    .expect("request timed out")
+}
+
+fn value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap()
+}
+
+async fn everything_below_the_layer_sees_the_request() {
+    let addr = serve(app()).await;
+    let mut conn = connect(addr).await;
+    let with_id = [
+        ("x-request-id", value("lb-7f3a")),
+        ("x-tenant", value("acme")),
+    ];
+
+    let hello = send(&mut conn, "/hello", &with_id).await;
+    assert_eq!(hello.status, StatusCode::OK);
+    assert_eq!(hello.id(), "lb-7f3a");
+    assert_eq!(hello.body, "lb-7f3a|acme;lb-7f3a|acme;/hello");
+
+    let spawned = send(&mut conn, "/spawned", &with_id).await;
+    assert_eq!(spawned.body, "lb-7f3a|acme");
+
+    let streamed = send(&mut conn, "/stream", &with_id).await;
+    assert_eq!(
+        streamed.body,
+        "lb-7f3a|acme|11;lb-7f3a|acme|12;lb-7f3a|acme|13;"
+    );
+
+    let missing = send(&mut conn, "/missing", &with_id).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.id(), "lb-7f3a");
+
+    // No inbound id: one is generated, and it is the one the handler saw.
+    let generated = send(&mut conn, "/hello", &[]).await;
+    assert_eq!(generated.id().len(), 36);
+    let id = generated.id().to_owned();
+    assert_eq!(
+        generated.body,
+        format!("{id}|anonymous;{id}|anonymous;/hello")
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn everything_below_the_layer_sees_the_request_current_thread() {
+    everything_below_the_layer_sees_the_request().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everything_below_the_layer_sees_the_request_multi_thread() {
+    everything_below_the_layer_sees_the_request().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_inbound_ids_are_replaced_and_never_echoed() {
+    let addr = serve(app()).await;
+    let mut conn = connect(addr).await;
+    let long = "a".repeat(8 * 1024);
+    let hostile: Vec<Vec<(&str, HeaderValue)>> = vec![
+        vec![("x-request-id", value("has space"))],
+        vec![("x-request-id", value("\"quoted\""))],
+        vec![("x-request-id", value("level=admin"))],
+        vec![("x-request-id", value(&long))],
+        vec![(
+            "x-request-id",
+            HeaderValue::from_bytes(b"caf\xe9-\xff").unwrap(),
+        )],
+        vec![
+            ("x-request-id", value("one")),
+            ("x-request-id", value("two")),
+        ],
+        vec![("x-request-id", value(""))],
+    ];
+    let mut ids = HashSet::new();
+    for headers in &hostile {
+        let answer = send(&mut conn, "/hello", headers).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(answer.headers.get_all("x-request-id").iter().count(), 1);
+        let id = answer.id().to_owned();
+        assert_eq!(id.len(), 36, "a generated UUID replaced {headers:?}");
+        for (_, sent) in headers {
+            assert_ne!(id.as_bytes(), sent.as_bytes());
+            if let Ok(text) = sent.to_str().map(str::trim) {
+                assert!(
+                    text.is_empty() || !answer.body.contains(text),
+                    "{text:?} echoed"
+                );
+            }
+        }
+        assert_eq!(answer.body, format!("{id}|anonymous;{id}|anonymous;/hello"));
+        assert!(ids.insert(id));
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_fixed_body_keeps_its_content_length() {
+    let addr = serve(app()).await;
+    let mut conn = connect(addr).await;
+    let fixed = send(&mut conn, "/fixed", &[]).await;
+    assert_eq!(fixed.headers["content-length"], "10");
+    assert!(fixed.headers.get("transfer-encoding").is_none());
+    assert_eq!(fixed.body, "0123456789");
+
+    let streamed = send(&mut conn, "/stream", &[]).await;
+    assert_eq!(streamed.headers["transfer-encoding"], "chunked");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn setup_rejection_is_the_response_with_the_id() {
+    let addr = serve(app()).await;
+    let mut conn = connect(addr).await;
+    let headers = [
+        ("x-request-id", value("req-9")),
+        ("x-tenant", value("blocked")),
+    ];
+    let rejected = send(&mut conn, "/hello", &headers).await;
+    assert_eq!(rejected.status, StatusCode::FORBIDDEN);
+    assert_eq!(rejected.id(), "req-9");
+    // The setup runs before the context opens: it gets the request as an argument.
+    assert_eq!(rejected.body, "blocked none|none");
+
+    let generated = send(&mut conn, "/hello", &[("x-tenant", value("blocked"))]).await;
+    assert_eq!(generated.status, StatusCode::FORBIDDEN);
+    assert_eq!(generated.id().len(), 36);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_inner_layer_of_the_same_store_reuses_the_outer_context() {
+    let setups = Arc::new(AtomicUsize::new(0));
+    let counting = |setups: Arc<AtomicUsize>| {
+        move |_: &RequestInfo, store: &mut WebStore| -> Result<(), Response<Body>> {
+            setups.fetch_add(1, Ordering::SeqCst);
+            store.tenant = "outer".to_owned();
+            Ok(())
+        }
+    };
+    let inner = Router::new()
+        .route("/hello", get(hello))
+        .layer(ClsLayer::<WebStore>::new().setup(counting(setups.clone())));
+    let app = Router::new()
+        .nest("/api", inner)
+        .layer(ClsLayer::<WebStore>::new().setup(counting(setups.clone())));
+    let addr = serve(app).await;
+    let mut conn = connect(addr).await;
+
+    let answer = send(&mut conn, "/api/hello", &[]).await;
+    let id = answer.id().to_owned();
+    assert_eq!(answer.headers.get_all("x-request-id").iter().count(), 1);
+    assert_eq!(answer.body, format!("{id}|outer;{id}|outer;/api/hello"));
+    assert_eq!(setups.load(Ordering::SeqCst), 1);
+}
+
+/// 1,000 connections at once, two requests each over keep-alive, half with an id of their
+/// own and half with a generated one: every chunk carries its own request's id and tenant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_never_see_each_other() {
+    const CONNECTIONS: usize = 1_000;
+    let addr = serve(app()).await;
+    let clients = (0..CONNECTIONS).map(|conn| {
+        tokio::spawn(async move {
+            let mut sender = connect(addr).await;
+            let tenant = format!("t{conn}");
+            let own_id = format!("c{conn}-0");
+            let first = send(
+                &mut sender,
+                "/stream",
+                &[
+                    ("x-request-id", value(&own_id)),
+                    ("x-tenant", value(&tenant)),
+                ],
+            )
+            .await;
+            let second = send(&mut sender, "/stream", &[("x-tenant", value(&tenant))]).await;
+            assert_eq!(first.id(), own_id);
+            let mut ids = Vec::new();
+            for answer in [first, second] {
+                let id = answer.id().to_owned();
+                let expected: String = (11..=13).map(|n| format!("{id}|{tenant}|{n};")).collect();
+                assert_eq!(answer.body, expected);
+                ids.push(id);
+            }
+            ids
+        })
+    });
+    let clients: Vec<_> = clients.collect();
+    let mut ids = HashSet::new();
+    for client in clients {
+        for id in client.await.unwrap() {
+            assert!(ids.insert(id), "ids are unique");
+        }
+    }
+    assert_eq!(ids.len(), 2 * CONNECTIONS);
+}
+
+#[test]
+fn request_id_is_none_outside_a_request() {
+    assert_eq!(web::request_id(), None);
+    assert!(web::request().is_none());
+    let mut job = web::job_context(Some(RequestId::from_static("job-1")));
+    assert_eq!(
+        job.enter_sync(web::request_id),
+        Some(RequestId::from_static("job-1"))
+    );
+    assert!(job.enter_sync(web::request).is_none());
+}
