@@ -58,9 +58,13 @@ impl<St: Send + Sync> FromRequestParts<St> for SeenByExtractor {
     }
 }
 
-async fn hello(SeenByExtractor(extractor): SeenByExtractor) -> String {
-    let path = web::request().map(|req| req.uri().path().to_owned());
-    format!("{extractor};{};{}", seen(), path.unwrap_or_default())
+async fn hello(
+    SeenByExtractor(extractor): SeenByExtractor,
+    id: RequestId,
+    info: RequestInfo,
+) -> String {
+    assert_eq!(web::request_id(), Some(id));
+    format!("{extractor};{};{}", seen(), info.uri().path())
 }
 
 async fn spawned() -> String {
@@ -311,6 +315,38 @@ async fn an_inner_layer_of_the_same_store_reuses_the_outer_context() {
     assert_eq!(setups.load(Ordering::SeqCst), 1);
 }
 
+#[derive(ClsStore, Clone, Default)]
+struct AuditStore {
+    actor: String,
+}
+
+const AUDIT: Cls<AuditStore> = Cls::new();
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_inner_layer_of_another_store_shares_the_id_and_sees_the_outer_store() {
+    let audited = Router::new()
+        .route(
+            "/who",
+            get(|| async { format!("{};{}", seen(), AUDIT.get::<path!(actor)>()) }),
+        )
+        .layer(ClsLayer::<AuditStore>::new().setup(
+            |req: &RequestInfo, store: &mut AuditStore| -> Result<(), Response<Body>> {
+                store.actor = format!("actor-of-{}", req.uri().path());
+                Ok(())
+            },
+        ));
+    let app = Router::new()
+        .nest("/api", audited)
+        .layer(ClsLayer::<WebStore>::new().setup(tenant_setup));
+    let addr = serve(app).await;
+    let mut conn = connect(addr).await;
+
+    let answer = send(&mut conn, "/api/who", &[("x-tenant", value("acme"))]).await;
+    let id = answer.id().to_owned();
+    assert_eq!(answer.headers.get_all("x-request-id").iter().count(), 1);
+    assert_eq!(answer.body, format!("{id}|acme;actor-of-/api/who"));
+}
+
 /// 1,000 connections at once, two requests each over keep-alive, half with an id of their
 /// own and half with a generated one: every chunk carries its own request's id and tenant.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -351,6 +387,16 @@ async fn concurrent_requests_never_see_each_other() {
         }
     }
     assert_eq!(ids.len(), 2 * CONNECTIONS);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn without_a_layer_the_id_extractor_rejects_with_a_500() {
+    let app = Router::new().route("/", get(|id: RequestId| async move { id.to_string() }));
+    let addr = serve(app).await;
+    let mut conn = connect(addr).await;
+    let answer = send(&mut conn, "/", &[("x-request-id", value("r-1"))]).await;
+    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(answer.body.contains("mount `cls_core::web::ClsLayer`"));
 }
 
 #[test]

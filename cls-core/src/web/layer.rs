@@ -37,7 +37,10 @@ use crate::ClsStore;
 /// 4. with [`echo`](ClsLayer::echo) on (the default), puts the id on the response.
 ///
 /// A `ClsLayer` of the same store type below another one (a layer on the router and one on
-/// a nested router, say) reuses the outer context: one id, one setup.
+/// a nested router, say) reuses the outer context: one id, one setup. One of another store
+/// type keeps the outer id and request, runs its own setup, and opens its store beside the
+/// outer contexts, which stay visible (writes to them made below it stay below it). Inside
+/// a [`job_context`](crate::web::job_context), the layer takes the job's id the same way.
 ///
 /// # Examples
 ///

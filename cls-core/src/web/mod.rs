@@ -124,11 +124,14 @@
 //! # Features
 //!
 //! `tower` enables this module, with `http` and `rand` as dependencies.
-//! `axum` adds axum's `MatchedPath` and `ConnectInfo<SocketAddr>` to [`RequestInfo`].
+//! `axum` adds axum's `MatchedPath` and `ConnectInfo<SocketAddr>` to [`RequestInfo`], and
+//! makes [`RequestId`] and [`RequestInfo`] axum extractors (`FromRequestParts`).
 
 #![cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 
 mod body;
+#[cfg(feature = "axum")]
+mod extract;
 mod future;
 mod id_gen;
 mod layer;
@@ -140,6 +143,8 @@ mod service;
 mod setup;
 
 pub use self::body::ClsBody;
+#[cfg(feature = "axum")]
+pub use self::extract::NoRequestContext;
 pub use self::future::ResponseFuture;
 pub use self::id_gen::{uuid_v4, uuid_v7};
 pub use self::layer::ClsLayer;

@@ -10,10 +10,10 @@ use tower_service::Service;
 use crate::web::layer::Config;
 use crate::web::scope::REQUEST;
 use crate::web::{
-    request_context, ClsBody, MakeRequestId, MakeUuidV4, NoSetup, RequestInfo, ResponseFuture,
-    Setup,
+    request as request_info, request_context, request_id, ClsBody, MakeRequestId, MakeUuidV4,
+    NoSetup, RequestInfo, ResponseFuture, Setup,
 };
-use crate::{Cls, ClsStore};
+use crate::{Cls, ClsStore, Context};
 
 /// The service made by [`ClsLayer`](crate::web::ClsLayer): calls `T` inside a new request
 /// context and keeps that context live until the response body is done.
@@ -117,10 +117,13 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let cls = Cls::<S>::new();
-        if cls.is_active() && REQUEST.is_active() {
-            // Below a layer of the same store type: its context is already installed here,
-            // and its future and body wrap ours.
-            return ResponseFuture::nested(self.inner.call(request));
+        if REQUEST.is_active() {
+            if cls.is_active() {
+                // Below a layer of the same store type: its context is already installed
+                // here, and its future and body wrap ours.
+                return ResponseFuture::nested(self.inner.call(request));
+            }
+            return self.call_beside(request, cls);
         }
 
         let config = &self.config;
@@ -147,6 +150,38 @@ where
         }
 
         let mut context = request_context(id, info).join(cls.context(store));
+        let future = context.enter_sync(|| self.inner.call(request));
+        ResponseFuture::scoped(context.run(future), echo)
+    }
+}
+
+impl<T, S, G, U> ClsService<T, S, G, U> {
+    /// Below a layer of another store type (or inside a
+    /// [`job_context`](crate::web::job_context)): one request, one
+    /// id, so the id and the request are the ones already in scope, and the new store
+    /// opens beside the contexts active here.
+    fn call_beside<ReqBody, ResBody>(
+        &mut self,
+        request: Request<ReqBody>,
+        cls: Cls<S>,
+    ) -> ResponseFuture<T::Future, ResBody>
+    where
+        T: Service<Request<ReqBody>, Response = Response<ResBody>>,
+        S: ClsStore + Default,
+        U: Setup<S, ResBody>,
+    {
+        let info = request_info().unwrap_or_else(|| RequestInfo::from_request(&request));
+        let echo = request_id()
+            .filter(|_| self.config.echo)
+            .map(|id| (self.config.header.clone(), id));
+        let mut store = S::default();
+        if let Err(rejection) = self.setup.setup(&info, &mut store) {
+            return ResponseFuture::rejected(rejection, echo);
+        }
+        // Fails only inside an `update` closure of some store, where no service is called;
+        // the request scope alone is then the next best thing.
+        let around = crate::try_snapshot().map(Context::from).unwrap_or_default();
+        let mut context = around.join(cls.context(store));
         let future = context.enter_sync(|| self.inner.call(request));
         ResponseFuture::scoped(context.run(future), echo)
     }
