@@ -18,7 +18,7 @@ use axum::http::request::Parts;
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
-use cls_core::web::{self, ClsLayer, RequestId, RequestInfo};
+use cls_core::web::{self, ClsLayer, PropagateLayer, RequestId, RequestInfo};
 use cls_core::{path, Cls, ClsStore};
 use futures_util::StreamExt;
 use http::{HeaderValue, Request, Response, StatusCode};
@@ -26,6 +26,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
+use tower::{Layer, ServiceExt};
 
 #[derive(ClsStore, Clone, Default)]
 struct WebStore {
@@ -152,7 +153,9 @@ async fn send(
     }
     let request = request.body(Empty::new()).unwrap();
     tokio::time::timeout(REQUEST_TIMEOUT, async {
-        sender.ready().await.unwrap();
+        hyper::client::conn::http1::SendRequest::ready(sender)
+            .await
+            .unwrap();
         let response = sender.send_request(request).await.unwrap();
         let (parts, body) = response.into_parts();
         let body = body.collect().await.unwrap().to_bytes();
@@ -387,6 +390,51 @@ async fn concurrent_requests_never_see_each_other() {
         }
     }
     assert_eq!(ids.len(), 2 * CONNECTIONS);
+}
+
+/// A server that calls a second loopback server through `PropagateLayer`: the second one
+/// sees the first one's id arrive, and keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn propagate_layer_carries_the_id_to_the_next_server() {
+    let downstream = serve(
+        Router::new()
+            .route("/whoami", get(|| async { seen() }))
+            .layer(ClsLayer::<WebStore>::new().setup(tenant_setup)),
+    )
+    .await;
+    let client = PropagateLayer::new().layer(tower::service_fn(
+        move |request: Request<Empty<Bytes>>| async move {
+            let mut sender = connect(downstream).await;
+            sender.send_request(request).await
+        },
+    ));
+    let upstream = Router::new()
+        .route(
+            "/call",
+            get(move || {
+                let client = client.clone();
+                async move {
+                    let request = Request::get("/whoami")
+                        .header("host", "localhost")
+                        .body(Empty::new())
+                        .unwrap();
+                    let response = client.oneshot(request).await.unwrap();
+                    let body = response.into_body().collect().await.unwrap().to_bytes();
+                    format!(
+                        "{} -> {}",
+                        seen(),
+                        String::from_utf8(body.to_vec()).unwrap()
+                    )
+                }
+            }),
+        )
+        .layer(ClsLayer::<WebStore>::new().setup(tenant_setup));
+    let addr = serve(upstream).await;
+    let mut conn = connect(addr).await;
+
+    let answer = send(&mut conn, "/call", &[("x-tenant", value("acme"))]).await;
+    let id = answer.id().to_owned();
+    assert_eq!(answer.body, format!("{id}|acme -> {id}|anonymous"));
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -21,6 +21,7 @@
 //! - [`ClsLayer`]: the tower layer that does all of this for every request of a server,
 //!   with a store of your own type beside the request scope, from the first line of
 //!   `call` to the last frame of the response body ([`ClsBody`]).
+//! - [`PropagateLayer`]: the client side, which puts the current id on outgoing requests.
 //!
 //! # The layer
 //!
@@ -136,6 +137,7 @@ mod future;
 mod id_gen;
 mod layer;
 mod make_request_id;
+mod propagate;
 mod request_id;
 mod request_info;
 mod scope;
@@ -149,6 +151,7 @@ pub use self::future::ResponseFuture;
 pub use self::id_gen::{uuid_v4, uuid_v7};
 pub use self::layer::ClsLayer;
 pub use self::make_request_id::{MakeRequestId, MakeUuidV4};
+pub use self::propagate::{PropagateLayer, PropagateService};
 pub use self::request_id::{InvalidRequestId, RequestId, Trust, X_REQUEST_ID};
 pub use self::request_info::RequestInfo;
 pub use self::scope::{job_context, request, request_context, request_id};
