@@ -447,6 +447,75 @@ async fn without_a_layer_the_id_extractor_rejects_with_a_500() {
     assert!(answer.body.contains("mount `cls_core::web::ClsLayer`"));
 }
 
+/// Records what the context holds when it is dropped.
+struct DropProbe(tokio::sync::mpsc::UnboundedSender<String>);
+
+impl Drop for DropProbe {
+    fn drop(&mut self) {
+        let _ = self.0.send(seen());
+    }
+}
+
+/// The client goes away after the first chunk of an endless body: the body is dropped
+/// inside its request's context, so destructors in it see the request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_dropped_by_a_client_disconnect_is_dropped_inside_the_context() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let (dropped, mut drops) = tokio::sync::mpsc::unbounded_channel();
+    let endless = move || {
+        let probe = DropProbe(dropped.clone());
+        async move {
+            let chunks = futures_util::stream::unfold(probe, |probe| async move {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                Some((Ok::<_, Infallible>(Bytes::from(seen() + ";")), probe))
+            });
+            Body::from_stream(chunks)
+        }
+    };
+    let app = Router::new()
+        .route("/endless", get(endless))
+        .layer(ClsLayer::<WebStore>::new().setup(tenant_setup));
+    let addr = serve(app).await;
+
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(
+            b"GET /endless HTTP/1.1\r\nhost: x\r\nx-request-id: cut-1\r\nx-tenant: acme\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut head = vec![0; 512];
+    let read = tokio::time::timeout(REQUEST_TIMEOUT, stream.read(&mut head))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&head[..read]).contains("x-request-id: cut-1"));
+    drop(stream);
+
+    let seen_at_drop = tokio::time::timeout(REQUEST_TIMEOUT, drops.recv())
+        .await
+        .expect("the body was dropped")
+        .unwrap();
+    assert_eq!(seen_at_drop, "cut-1|acme");
+}
+
+/// A plain tower service (no axum) that fails: its future ran inside the context, and the
+/// error passes through the layer unchanged.
+#[tokio::test(flavor = "current_thread")]
+async fn an_inner_service_error_passes_through() {
+    let failing = tower::service_fn(|_: Request<()>| async {
+        Err::<Response<String>, _>(format!("failed in {}", seen()))
+    });
+    let service = ClsLayer::<WebStore>::new().layer(failing);
+    let request = Request::get("/")
+        .header("x-request-id", "e-1")
+        .body(())
+        .unwrap();
+    let err = service.oneshot(request).await.unwrap_err();
+    assert_eq!(err, "failed in e-1|");
+}
+
 #[test]
 fn request_id_is_none_outside_a_request() {
     assert_eq!(web::request_id(), None);
