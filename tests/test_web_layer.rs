@@ -447,6 +447,115 @@ async fn without_a_layer_the_id_extractor_rejects_with_a_500() {
     assert!(answer.body.contains("mount `cls_core::web::ClsLayer`"));
 }
 
+#[derive(Debug)]
+struct AppError;
+
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        (StatusCode::CONFLICT, format!("error {}", seen())).into_response()
+    }
+}
+
+/// Responses made on error paths below the layer (a handler error's `IntoResponse`, a
+/// `HandleErrorLayer` timeout response, a `CatchPanicLayer` response, the user fallback)
+/// are made inside the request's context and carry its id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_paths_below_the_layer_see_the_request() {
+    use axum::error_handling::HandleErrorLayer;
+    use tower::ServiceBuilder;
+    use tower_http::catch_panic::CatchPanicLayer;
+
+    let timeouts = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+            (StatusCode::REQUEST_TIMEOUT, format!("timeout {}", seen()))
+        }))
+        .layer(tower::timeout::TimeoutLayer::new(Duration::from_millis(50)));
+    let app = Router::new()
+        .route("/error", get(|| async { Err::<String, _>(AppError) }))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "late"
+            }),
+        )
+        .route(
+            "/panic",
+            get(|| async {
+                if seen().ends_with("acme") {
+                    panic!("handler panicked on purpose");
+                }
+                "no panic"
+            }),
+        )
+        .fallback(|| async { (StatusCode::NOT_FOUND, format!("fallback {}", seen())) })
+        .layer(timeouts)
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                Response::builder()
+                    .status(StatusCode::INTERNAL_SERVER_ERROR)
+                    .body(Body::from(format!("panic {}", seen())))
+                    .unwrap()
+            },
+        ))
+        .layer(ClsLayer::<WebStore>::new().setup(tenant_setup));
+    let addr = serve(app).await;
+    let mut conn = connect(addr).await;
+    let headers = [
+        ("x-request-id", value("err-1")),
+        ("x-tenant", value("acme")),
+    ];
+
+    for (path, status, body) in [
+        ("/error", StatusCode::CONFLICT, "error err-1|acme"),
+        ("/slow", StatusCode::REQUEST_TIMEOUT, "timeout err-1|acme"),
+        (
+            "/panic",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "panic err-1|acme",
+        ),
+        ("/nowhere", StatusCode::NOT_FOUND, "fallback err-1|acme"),
+    ] {
+        let answer = send(&mut conn, path, &headers).await;
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (status, body),
+            "{path}"
+        );
+        assert_eq!(answer.id(), "err-1", "{path}");
+    }
+}
+
+/// `Router::layer` covers the routes added before it; one added after is outside any
+/// request context. Wrapping the whole router covers it.
+#[tokio::test(flavor = "current_thread")]
+async fn a_route_added_after_the_layer_is_uncovered_unless_the_whole_router_is_wrapped() {
+    let routes = || Router::new().route("/before", get(|| async { seen() }));
+    let after = routes()
+        .layer(ClsLayer::<WebStore>::new())
+        .route("/after", get(|| async { seen() }));
+    let addr = serve(after).await;
+    let mut conn = connect(addr).await;
+    let headers = [("x-request-id", value("p-1"))];
+    assert_eq!(send(&mut conn, "/before", &headers).await.body, "p-1|");
+    let uncovered = send(&mut conn, "/after", &headers).await;
+    assert_eq!(uncovered.body, "none|none");
+    assert!(uncovered.headers.get("x-request-id").is_none());
+
+    // `axum::serve` takes services that answer with axum's own `Body`.
+    let whole = ClsLayer::<WebStore>::new()
+        .layer(routes().route("/after", get(|| async { seen() })))
+        .map_request(|request: Request<Body>| request)
+        .map_response(|response| response.map(Body::new));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let make = axum::ServiceExt::<Request<Body>>::into_make_service(whole);
+    tokio::spawn(async move { axum::serve(listener, make).await.unwrap() });
+    let mut conn = connect(addr).await;
+    let covered = send(&mut conn, "/after", &headers).await;
+    assert_eq!((covered.body.as_str(), covered.id()), ("p-1|", "p-1"));
+}
+
 /// Records what the context holds when it is dropped.
 struct DropProbe(tokio::sync::mpsc::UnboundedSender<String>);
 

@@ -30,7 +30,8 @@
 //! [`RequestInfo::matched_path`] is known; a route added after the call is not covered.
 //! `route_layer` skips the fallbacks. A layer around the whole router
 //! (`ServiceBuilder::new().layer(..).service(router)`) covers everything but runs before
-//! routing. Put it below any `tower::buffer::Buffer`, which calls the inner service on a
+//! routing; `axum::serve` wants axum's own body back, so map it with
+//! `.map_response(|r| r.map(axum::body::Body::new))`, which boxes it. Put it below any `tower::buffer::Buffer`, which calls the inner service on a
 //! task of its own. Each request goes through these steps:
 //!
 //! 1. the id: the inbound one if [`Trust`] keeps it, else a generated one, which also
