@@ -4,14 +4,14 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::task::{Context as TaskContext, Poll};
 
-use http::{Request, Response};
+use http::{HeaderName, Request, Response};
 use tower_service::Service;
 
 use crate::web::layer::Config;
 use crate::web::scope::REQUEST;
 use crate::web::{
     request as request_info, request_context, request_id, ClsBody, MakeRequestId, MakeUuidV4,
-    NoSetup, RequestInfo, ResponseFuture, Setup,
+    NoSetup, RequestId, RequestInfo, ResponseFuture, Setup,
 };
 use crate::{Cls, ClsStore, Context};
 
@@ -28,7 +28,7 @@ use crate::{Cls, ClsStore, Context};
 /// use cls_core::web::{self, ClsLayer, ClsService};
 /// # use cls_core::ClsStore;
 /// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: String }
-/// use http::{Request, Response};
+/// use http::{HeaderName, Request, Response};
 /// use tower::{service_fn, Layer, ServiceExt};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -117,73 +117,68 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let cls = Cls::<S>::new();
-        if REQUEST.is_active() {
-            if cls.is_active() {
-                // Below a layer of the same store type: its context is already installed
-                // here, and its future and body wrap ours.
-                return ResponseFuture::nested(self.inner.call(request));
-            }
-            return self.call_beside(request, cls);
+        if cls.is_active() && REQUEST.is_active() {
+            // Below a layer of the same store type: its context is already installed here,
+            // and its future and body wrap ours.
+            return ResponseFuture::nested(self.inner.call(request));
         }
-
-        let config = &self.config;
-        let (id, info) = match config.trust.accept(request.headers(), &config.header) {
-            Some(id) => (id, RequestInfo::from_request(&request)),
-            None => {
-                // The refused value goes before anything keeps the request's headers.
-                request.headers_mut().remove(&config.header);
-                let info = RequestInfo::from_request(&request);
-                let id = config.generator.make_request_id(&info);
-                request
-                    .headers_mut()
-                    .insert(config.header.clone(), id.header_value());
-                // `info` was taken before the new id was added: the header the inner service
-                // sees is the only copy of the id outside the request scope.
-                (id, info)
-            }
-        };
-        let echo = config.echo.then(|| (config.header.clone(), id.clone()));
+        let (around, info, echo) = self.open_request(&mut request);
 
         let mut store = S::default();
         if let Err(rejection) = self.setup.setup(&info, &mut store) {
             return ResponseFuture::rejected(rejection, echo);
         }
 
-        let mut context = request_context(id, info).join(cls.context(store));
+        let mut context = around.join(cls.context(store));
         let future = context.enter_sync(|| self.inner.call(request));
         ResponseFuture::scoped(context.run(future), echo)
     }
 }
 
-impl<T, S, G, U> ClsService<T, S, G, U> {
-    /// Below a layer of another store type (or inside a
-    /// [`job_context`](crate::web::job_context)): one request, one
-    /// id, so the id and the request are the ones already in scope, and the new store
-    /// opens beside the contexts active here.
-    fn call_beside<ReqBody, ResBody>(
-        &mut self,
-        request: Request<ReqBody>,
-        cls: Cls<S>,
-    ) -> ResponseFuture<T::Future, ResBody>
-    where
-        T: Service<Request<ReqBody>, Response = Response<ResBody>>,
-        S: ClsStore + Default,
-        U: Setup<S, ResBody>,
-    {
-        let info = request_info().unwrap_or_else(|| RequestInfo::from_request(&request));
-        let echo = request_id()
-            .filter(|_| self.config.echo)
-            .map(|id| (self.config.header.clone(), id));
-        let mut store = S::default();
-        if let Err(rejection) = self.setup.setup(&info, &mut store) {
-            return ResponseFuture::rejected(rejection, echo);
+/// The id header to put on the response, when echo is on.
+type Echo = Option<(HeaderName, RequestId)>;
+
+impl<T, S, G: MakeRequestId, U> ClsService<T, S, G, U> {
+    /// The contexts a new request's store opens beside, what is known about the request,
+    /// and the header to echo.
+    ///
+    /// At the edge, that is a new request scope: the inbound id if the policy keeps it,
+    /// else a generated one, which replaces the refused value in the request before
+    /// anything copies the headers. Below a layer of another store type (or inside a
+    /// [`job_context`](crate::web::job_context)), one request has one id: the contexts
+    /// active here are kept, with the id and the request already in scope.
+    fn open_request<ReqBody>(
+        &self,
+        request: &mut Request<ReqBody>,
+    ) -> (Context, RequestInfo, Echo) {
+        let config = &self.config;
+        if REQUEST.is_active() {
+            let info = request_info().unwrap_or_else(|| RequestInfo::from_request(request));
+            let echo = request_id()
+                .filter(|_| config.echo)
+                .map(|id| (config.header.clone(), id));
+            // Fails only inside an `update` closure of some store, where no service is
+            // called; starting from no context is then the next best thing.
+            let around = crate::try_snapshot().map(Context::from).unwrap_or_default();
+            return (around, info, echo);
         }
-        // Fails only inside an `update` closure of some store, where no service is called;
-        // the request scope alone is then the next best thing.
-        let around = crate::try_snapshot().map(Context::from).unwrap_or_default();
-        let mut context = around.join(cls.context(store));
-        let future = context.enter_sync(|| self.inner.call(request));
-        ResponseFuture::scoped(context.run(future), echo)
+
+        let (id, info) = match config.trust.accept(request.headers(), &config.header) {
+            Some(id) => (id, RequestInfo::from_request(request)),
+            None => {
+                request.headers_mut().remove(&config.header);
+                let info = RequestInfo::from_request(request);
+                let id = config.generator.make_request_id(&info);
+                request
+                    .headers_mut()
+                    .insert(config.header.clone(), id.header_value());
+                // `info` was taken before the new id was added: the header the inner
+                // service sees is the only copy of the id outside the request scope.
+                (id, info)
+            }
+        };
+        let echo = config.echo.then(|| (config.header.clone(), id.clone()));
+        (request_context(id, info.clone()), info, echo)
     }
 }
 
