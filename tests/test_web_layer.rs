@@ -625,6 +625,74 @@ async fn an_inner_service_error_passes_through() {
     assert_eq!(err, "failed in e-1|");
 }
 
+/// An async setup runs inside the new context: it writes the store with `set`, reads the
+/// id, may refuse; when the client goes away during it, it is dropped inside the context.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_async_runs_inside_the_context_and_is_cancelled_cleanly() {
+    use tokio::io::AsyncWriteExt;
+
+    let (dropped, mut drops) = tokio::sync::mpsc::unbounded_channel();
+    let layer = ClsLayer::<WebStore>::new().setup_async(move |req: RequestInfo| {
+        let probe = DropProbe(dropped.clone());
+        async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            match req.headers().get("x-tenant").and_then(|v| v.to_str().ok()) {
+                Some("slow") => {
+                    CLS.set::<path!(tenant)>("slow".to_owned());
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+                Some("blocked") => {
+                    let refused = Response::builder()
+                        .status(StatusCode::FORBIDDEN)
+                        .body(Body::from(format!("refused {}", seen())))
+                        .unwrap();
+                    return Err(refused);
+                }
+                tenant => CLS.set::<path!(tenant)>(tenant.unwrap_or("anonymous").to_owned()),
+            }
+            std::mem::forget(probe);
+            Ok(())
+        }
+    });
+    let app = Router::new().route("/hello", get(hello)).layer(layer);
+    let addr = serve(app).await;
+    let mut conn = connect(addr).await;
+
+    let headers = [("x-request-id", value("a-1")), ("x-tenant", value("acme"))];
+    let answer = send(&mut conn, "/hello", &headers).await;
+    assert_eq!(answer.body, "a-1|acme;a-1|acme;/hello");
+    assert_eq!(answer.id(), "a-1");
+
+    let headers = [
+        ("x-request-id", value("a-2")),
+        ("x-tenant", value("blocked")),
+    ];
+    let refused = send(&mut conn, "/hello", &headers).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        (refused.body.as_str(), refused.id()),
+        ("refused a-2|", "a-2")
+    );
+    assert_eq!(
+        drops.recv().await.unwrap(),
+        "a-2|",
+        "the refusing setup dropped its probe"
+    );
+
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /hello HTTP/1.1\r\nhost: x\r\nx-request-id: a-3\r\nx-tenant: slow\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(stream);
+    let seen_at_drop = tokio::time::timeout(REQUEST_TIMEOUT, drops.recv())
+        .await
+        .expect("the setup was dropped")
+        .unwrap();
+    assert_eq!(seen_at_drop, "a-3|slow");
+}
+
 #[test]
 fn request_id_is_none_outside_a_request() {
     assert_eq!(web::request_id(), None);

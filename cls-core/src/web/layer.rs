@@ -1,13 +1,15 @@
 //! `ClsLayer`: the tower layer that gives every request its context.
 
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 
 use http::{HeaderName, Response};
 use tower_layer::Layer;
 
 use crate::web::{
-    ClsService, MakeUuidV4, NoSetup, RequestId, RequestInfo, SetupFn, Trust, X_REQUEST_ID,
+    AsyncSetupFn, ClsService, MakeUuidV4, NoSetup, RequestId, RequestInfo, SetupFn, Trust,
+    X_REQUEST_ID,
 };
 use crate::ClsStore;
 
@@ -250,6 +252,82 @@ impl<S, G, U> ClsLayer<S, G, U> {
         ClsLayer {
             config: self.config,
             setup: SetupFn::new(setup),
+            store: PhantomData,
+        }
+    }
+}
+
+impl<S, G, U> ClsLayer<S, G, U> {
+    /// Runs `setup` once per request, before the inner service, **inside** the request's
+    /// new context: it reads [`request_id`](crate::web::request_id), writes the store with
+    /// [`Cls::set`](crate::Cls::set) (which starts as `S::default()`), and may await. An
+    /// `Err` is sent as the response (with the id header when echo is on) and the inner
+    /// service is not called. Replaces any [`setup`](ClsLayer::setup).
+    ///
+    /// The inner service must be `Clone`, as for any tower middleware that awaits before
+    /// calling it. If the request is dropped while the setup runs (the client went away),
+    /// the setup future is dropped inside the context.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    ///
+    /// use cls_core::web::{self, ClsLayer, RequestInfo};
+    /// use cls_core::{path, Cls, ClsStore};
+    /// use http::{Request, Response, StatusCode};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    ///
+    /// #[derive(ClsStore, Clone, Default)]
+    /// struct AppStore {
+    ///     user: String,
+    /// }
+    ///
+    /// const CLS: Cls<AppStore> = Cls::new();
+    ///
+    /// async fn user_of(token: Option<&str>) -> Option<String> {
+    ///     tokio::task::yield_now().await; // a session store, say
+    ///     token.map(|t| format!("user-of-{t}"))
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let layer = ClsLayer::<AppStore>::new().setup_async(|req: RequestInfo| async move {
+    ///     let token = req.headers().get("x-token").and_then(|v| v.to_str().ok());
+    ///     let Some(user) = user_of(token).await else {
+    ///         let body = format!("no session for {}", web::request_id().unwrap());
+    ///         return Err(Response::builder().status(StatusCode::UNAUTHORIZED).body(body).unwrap());
+    ///     };
+    ///     CLS.set::<path!(user)>(user);
+    ///     Ok(())
+    /// });
+    /// let service = layer.layer(service_fn(|_: Request<()>| async {
+    ///     Ok::<_, Infallible>(Response::new(CLS.get::<path!(user)>()))
+    /// }));
+    ///
+    /// let request = Request::get("/").header("x-token", "t1").body(())?;
+    /// let response = service.clone().oneshot(request).await?;
+    /// let body = http_body_util::BodyExt::collect(response.into_body()).await?.to_bytes();
+    /// assert_eq!(body, "user-of-t1");
+    ///
+    /// let request = Request::get("/").header("x-request-id", "r-9").body(())?;
+    /// let refused = service.oneshot(request).await?;
+    /// assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    /// assert_eq!(refused.headers()["x-request-id"], "r-9");
+    /// let body = http_body_util::BodyExt::collect(refused.into_body()).await?.to_bytes();
+    /// assert_eq!(body, "no session for r-9");
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn setup_async<F, Fut, B>(self, setup: F) -> ClsLayer<S, G, AsyncSetupFn<F, B>>
+    where
+        F: Fn(RequestInfo) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), Response<B>>> + Send,
+    {
+        ClsLayer {
+            config: self.config,
+            setup: AsyncSetupFn::new(setup),
             store: PhantomData,
         }
     }

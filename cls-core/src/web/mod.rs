@@ -37,7 +37,9 @@
 //! 1. the id: the inbound one if [`Trust`] keeps it, else a generated one, which also
 //!    replaces the inbound header in the request passed on;
 //! 2. the store: `S::default()`, then the [`setup`](ClsLayer::setup), which may answer
-//!    the request itself (a 401 without a tenant, say);
+//!    the request itself (a 401 without a tenant, say), or the
+//!    [`setup_async`](ClsLayer::setup_async), which runs inside the new context and may
+//!    await;
 //! 3. the inner service runs inside the context, then the body is polled in it;
 //! 4. the id goes on the response, whatever its status.
 //!
@@ -144,6 +146,7 @@ mod request_info;
 mod scope;
 mod service;
 mod setup;
+mod setup_async;
 
 pub use self::body::ClsBody;
 #[cfg(feature = "axum")]
@@ -158,3 +161,4 @@ pub use self::request_info::RequestInfo;
 pub use self::scope::{job_context, request, request_context, request_id};
 pub use self::service::ClsService;
 pub use self::setup::{NoSetup, Setup, SetupFn};
+pub use self::setup_async::{AsyncSetupFn, SetupFuture};

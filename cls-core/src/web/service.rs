@@ -11,7 +11,7 @@ use crate::web::layer::Config;
 use crate::web::scope::REQUEST;
 use crate::web::{
     request as request_info, request_context, request_id, ClsBody, MakeRequestId, MakeUuidV4,
-    NoSetup, RequestId, RequestInfo, ResponseFuture, Setup,
+    NoSetup, RequestId, RequestInfo, ResponseFuture, Setup, SetupFn,
 };
 use crate::{Cls, ClsStore, Context};
 
@@ -45,9 +45,9 @@ use crate::{Cls, ClsStore, Context};
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub struct ClsService<T, S, G = MakeUuidV4, U = NoSetup> {
-    inner: T,
+    pub(crate) inner: T,
     config: Config<G>,
-    setup: U,
+    pub(crate) setup: U,
     store: PhantomData<fn() -> S>,
 }
 
@@ -99,12 +99,14 @@ impl<T, S, G, U> ClsService<T, S, G, U> {
     }
 }
 
-impl<T, S, G, U, ReqBody, ResBody> Service<Request<ReqBody>> for ClsService<T, S, G, U>
+// One impl per kind of setup a layer can hold ([`ClsLayer::setup`] and
+// [`ClsLayer::setup_async`] are the only ways to set one): an impl generic over any
+// `U: Setup` would overlap with the async one in coherence's eyes.
+impl<T, S, G, ReqBody, ResBody> Service<Request<ReqBody>> for ClsService<T, S, G, NoSetup>
 where
     T: Service<Request<ReqBody>, Response = Response<ResBody>>,
     S: ClsStore + Default,
     G: MakeRequestId,
-    U: Setup<S, ResBody>,
 {
     type Response = Response<ClsBody<ResBody>>;
     type Error = T::Error;
@@ -115,7 +117,44 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        self.call_with_setup(request)
+    }
+}
+
+impl<T, S, G, F, ReqBody, ResBody> Service<Request<ReqBody>>
+    for ClsService<T, S, G, SetupFn<F, ResBody>>
+where
+    T: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: ClsStore + Default,
+    G: MakeRequestId,
+    F: Fn(&RequestInfo, &mut S) -> Result<(), Response<ResBody>>,
+{
+    type Response = Response<ClsBody<ResBody>>;
+    type Error = T::Error;
+    type Future = ResponseFuture<T::Future, ResBody>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        self.call_with_setup(request)
+    }
+}
+
+impl<T, S, G, U> ClsService<T, S, G, U> {
+    fn call_with_setup<ReqBody, ResBody>(
+        &mut self,
+        mut request: Request<ReqBody>,
+    ) -> ResponseFuture<T::Future, ResBody>
+    where
+        T: Service<Request<ReqBody>, Response = Response<ResBody>>,
+        S: ClsStore + Default,
+        G: MakeRequestId,
+        U: Setup<S, ResBody>,
+    {
         let cls = Cls::<S>::new();
         if cls.is_active() && REQUEST.is_active() {
             // Below a layer of the same store type: its context is already installed here,
@@ -136,7 +175,7 @@ where
 }
 
 /// The id header to put on the response, when echo is on.
-type Echo = Option<(HeaderName, RequestId)>;
+pub(crate) type Echo = Option<(HeaderName, RequestId)>;
 
 impl<T, S, G: MakeRequestId, U> ClsService<T, S, G, U> {
     /// The contexts a new request's store opens beside, what is known about the request,
@@ -147,7 +186,7 @@ impl<T, S, G: MakeRequestId, U> ClsService<T, S, G, U> {
     /// anything copies the headers. Below a layer of another store type (or inside a
     /// [`job_context`](crate::web::job_context)), one request has one id: the contexts
     /// active here are kept, with the id and the request already in scope.
-    fn open_request<ReqBody>(
+    pub(crate) fn open_request<ReqBody>(
         &self,
         request: &mut Request<ReqBody>,
     ) -> (Context, RequestInfo, Echo) {
