@@ -110,6 +110,11 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The code `#[derive(ClsStore)]` and `path!` generate names `::cls_core`; the `web` module
+// derives its request scope with them, so the crate must answer to its own name too.
+#[cfg(feature = "tower")]
+extern crate self as cls_core;
+
 mod captured;
 mod cls;
 mod context;

@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 
 use crate::captured::Captured;
+use crate::context::Context;
 use crate::error::ClsError;
 use crate::frame;
 use crate::scoped::{Contexts, Scoped};
@@ -118,6 +119,34 @@ impl Snapshot {
     /// ```
     pub fn run_sync<R>(&self, f: impl FnOnce() -> R) -> R {
         self.captured.clone().enter(f)
+    }
+}
+
+/// A live [`Context`] that starts from the captured stores.
+///
+/// Where every run of a [`Snapshot`] starts again from the stores as captured, the
+/// `Context` keeps its writes from one entry to the next; the contexts the snapshot was
+/// taken from never see them (copy-on-write). It is how a layer opens a context of its
+/// own store type beside the contexts already active where a request arrives: capture
+/// them, then [`join`](Context::join) the new store.
+///
+/// # Examples
+///
+/// ```
+/// # use cls_core::{path, Cls, ClsStore, Context};
+/// # #[derive(ClsStore, Clone, Default)] struct AppStore { n: u32 }
+/// # const CLS: Cls<AppStore> = Cls::new();
+/// let (mut context, origin) = CLS.run_with_sync(AppStore { n: 1 }, || {
+///     let mut context = Context::from(cls_core::snapshot());
+///     context.enter_sync(|| CLS.set::<path!(n)>(2));
+///     (context, CLS.get::<path!(n)>())
+/// });
+/// assert_eq!(origin, 1, "the origin does not see the context's writes");
+/// assert_eq!(context.enter_sync(|| CLS.get::<path!(n)>()), 2, "the context keeps them");
+/// ```
+impl From<Snapshot> for Context {
+    fn from(snapshot: Snapshot) -> Self {
+        Context::from_captured(snapshot.captured)
     }
 }
 

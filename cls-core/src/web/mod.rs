@@ -14,6 +14,38 @@
 //!   per id.
 //! - [`RequestInfo`]: method, URI, version and headers, plus, with the `axum` feature, the
 //!   route pattern (`/users/{id}`) and the peer address.
+//! - [`request_id`] and [`request`]: the id and the request being served, read from
+//!   anywhere inside the request's scope, with no user store and no parameter.
+//! - [`request_context`] and [`job_context`]: open that scope, for an HTTP request or for
+//!   work that is not one (a queue consumer, a cron job).
+//! - [`ClsLayer`]: the tower layer that does all of this for every request of a server,
+//!   with a store of your own type beside the request scope, from the first line of
+//!   `call` to the last frame of the response body ([`ClsBody`]).
+//! - [`PropagateLayer`]: the client side, which puts the current id on outgoing requests.
+//!
+//! # The layer
+//!
+//! With axum, `Router::layer(ClsLayer::<AppStore>::new())` covers the routes added
+//! before it and the fallbacks (the default 404 included), and runs after routing, so
+//! [`RequestInfo::matched_path`] is known; a route added after the call is not covered.
+//! `route_layer` skips the fallbacks. A layer around the whole router
+//! (`ServiceBuilder::new().layer(..).service(router)`) covers everything but runs before
+//! routing; `axum::serve` wants axum's own body back, so map it with
+//! `.map_response(|r| r.map(axum::body::Body::new))`, which boxes it. Put it below any `tower::buffer::Buffer`, which calls the inner service on a
+//! task of its own. Each request goes through these steps:
+//!
+//! 1. the id: the inbound one if [`Trust`] keeps it, else a generated one, which also
+//!    replaces the inbound header in the request passed on;
+//! 2. the store: `S::default()`, then the [`setup`](ClsLayer::setup), which may answer
+//!    the request itself (a 401 without a tenant, say), or the
+//!    [`setup_async`](ClsLayer::setup_async), which runs inside the new context and may
+//!    await;
+//! 3. the inner service runs inside the context, then the body is polled in it;
+//! 4. the id goes on the response, whatever its status.
+//!
+//! See [`ClsLayer`] for an example driving a service, and the workspace's
+//! `tests/test_web_layer.rs` for axum servers on loopback: extractors, the 404 fallback,
+//! streamed bodies, spawned tasks, hostile ids and 2,000 concurrent requests.
 //!
 //! # Deciding a request's id
 //!
@@ -50,6 +82,31 @@
 //! # Ok::<(), http::Error>(())
 //! ```
 //!
+//! # Reading the request from anywhere
+//!
+//! Code deep below a handler asks for the id of the request it serves instead of taking
+//! it as a parameter. The same scope opens for a job, so that the job's logs carry an id:
+//!
+//! ```
+//! use cls_core::web::{self, RequestId};
+//!
+//! fn log_line(message: &str) -> String {
+//!     match web::request_id() {
+//!         Some(id) => format!("[{id}] {message}"),
+//!         None => message.to_owned(),
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), web::InvalidRequestId> {
+//! let job = web::job_context(Some(RequestId::new("nightly-export")?));
+//! let line = job.run(async { log_line("export started") }).await;
+//! assert_eq!(line, "[nightly-export] export started");
+//! assert_eq!(log_line("idle"), "idle");
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Choosing a generator
 //!
 //! [`uuid_v4`] is random; [`uuid_v7`] starts with the time in milliseconds, so ids sort by
@@ -71,14 +128,37 @@
 //! # Features
 //!
 //! `tower` enables this module, with `http` and `rand` as dependencies.
-//! `axum` adds axum's `MatchedPath` and `ConnectInfo<SocketAddr>` to [`RequestInfo`].
+//! `axum` adds axum's `MatchedPath` and `ConnectInfo<SocketAddr>` to [`RequestInfo`], and
+//! makes [`RequestId`] and [`RequestInfo`] axum extractors (`FromRequestParts`).
 
 #![cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 
+mod body;
+#[cfg(feature = "axum")]
+mod extract;
+mod future;
 mod id_gen;
+mod layer;
+mod make_request_id;
+mod propagate;
 mod request_id;
 mod request_info;
+mod scope;
+mod service;
+mod setup;
+mod setup_async;
 
+pub use self::body::ClsBody;
+#[cfg(feature = "axum")]
+pub use self::extract::NoRequestContext;
+pub use self::future::ResponseFuture;
 pub use self::id_gen::{uuid_v4, uuid_v7};
+pub use self::layer::ClsLayer;
+pub use self::make_request_id::{MakeRequestId, MakeUuidV4};
+pub use self::propagate::{PropagateLayer, PropagateService};
 pub use self::request_id::{InvalidRequestId, RequestId, Trust, X_REQUEST_ID};
 pub use self::request_info::RequestInfo;
+pub use self::scope::{job_context, request, request_context, request_id};
+pub use self::service::ClsService;
+pub use self::setup::{NoSetup, Setup, SetupFn};
+pub use self::setup_async::{AsyncSetupFn, SetupFuture};

@@ -1,0 +1,128 @@
+//! The request scope: the context every request (or job) gets, whatever the user's stores.
+
+use crate::web::{uuid_v4, RequestId, RequestInfo};
+use crate::{path, Cls, ClsStore, Context};
+
+/// What the web module keeps for one request, beside the user's own store.
+///
+/// Both fields are `None` only in the default store, which no public path opens: a
+/// request scope always has an id, and has a `RequestInfo` when it serves an HTTP request.
+#[derive(ClsStore, Clone, Default)]
+pub(crate) struct RequestScope {
+    id: Option<RequestId>,
+    info: Option<RequestInfo>,
+}
+
+/// The request scope, private so that only this module opens or changes it.
+pub(crate) const REQUEST: Cls<RequestScope> = Cls::new();
+
+/// The id of the request (or job) being served, or `None` outside one.
+///
+/// The counterpart of reading tower-http's `RequestId` extension, without needing the
+/// request: any code inside a request's scope (opened by the `ClsLayer`, by
+/// [`request_context`] or by [`job_context`]) reads it, including spawned work and streamed response bodies. No user
+/// store is needed. A read clones the id: a reference count, or 36 bytes for a generated
+/// UUID.
+///
+/// # Examples
+///
+/// ```
+/// use cls_core::web::{self, RequestId};
+///
+/// assert_eq!(web::request_id(), None);
+///
+/// let mut job = web::job_context(Some(RequestId::new("job-42")?));
+/// let seen = job.enter_sync(web::request_id);
+/// assert_eq!(seen.map(|id| id.to_string()), Some("job-42".to_owned()));
+/// # Ok::<(), web::InvalidRequestId>(())
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub fn request_id() -> Option<RequestId> {
+    REQUEST.try_get::<path!(id)>().ok().flatten()
+}
+
+/// What is known about the HTTP request being served, or `None` outside one (and inside a
+/// [`job_context`], which serves no HTTP request).
+///
+/// SvelteKit's `getRequestEvent()`: the method, URI, headers, matched route and client
+/// address, readable anywhere below the layer without passing the request down. A read
+/// is one reference count.
+///
+/// # Examples
+///
+/// ```
+/// use cls_core::web::{self, RequestInfo};
+///
+/// assert!(web::request().is_none());
+///
+/// let info = RequestInfo::from_request(&http::Request::get("/orders").body(())?);
+/// let mut context = web::request_context(web::uuid_v4(), info);
+/// let path = context.enter_sync(|| web::request().map(|req| req.uri().path().to_owned()));
+/// assert_eq!(path.as_deref(), Some("/orders"));
+/// # Ok::<(), http::Error>(())
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub fn request() -> Option<RequestInfo> {
+    REQUEST.try_get::<path!(info)>().ok().flatten()
+}
+
+/// Opens the request scope for an HTTP request, as the `ClsLayer` does: inside, [`request_id`] returns `id` and [`request`] returns `info`.
+///
+/// For middleware of your own (or a server that is not tower-based); join the result
+/// with your store's context with [`Context::join`]. Like any [`Context`], it holds only
+/// what it was given: entering it hides the contexts around it.
+///
+/// # Examples
+///
+/// ```
+/// use cls_core::web::{self, RequestId, RequestInfo};
+///
+/// let request = http::Request::get("/health").body(())?;
+/// let id = RequestId::from_static("lb-1");
+/// let mut context = web::request_context(id.clone(), RequestInfo::from_request(&request));
+/// assert_eq!(context.enter_sync(web::request_id), Some(id));
+/// # Ok::<(), http::Error>(())
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+#[must_use]
+pub fn request_context(id: RequestId, info: RequestInfo) -> Context {
+    REQUEST.context(RequestScope {
+        id: Some(id),
+        info: Some(info),
+    })
+}
+
+/// Opens the request scope for work that is not an HTTP request (a queue consumer, a cron
+/// job, a CLI command), so that its logs and outbound calls carry an id too.
+///
+/// `id` is the id the work arrived with (a message's correlation id, say); `None`
+/// generates one with [`uuid_v4`]. Inside, [`request_id`] returns it and [`request`]
+/// returns `None`. Run the work with [`Context::run`], or join the result with your
+/// store's context first with [`Context::join`].
+///
+/// # Examples
+///
+/// ```
+/// use cls_core::web::{self, RequestId};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), web::InvalidRequestId> {
+/// let from_message = RequestId::new("msg-7f3a")?;
+/// let seen = web::job_context(Some(from_message.clone()))
+///     .run(async { cls_core::spawn(async { web::request_id() }).await.unwrap() })
+///     .await;
+/// assert_eq!(seen, Some(from_message));
+///
+/// let generated = web::job_context(None).run(async { web::request_id() }).await;
+/// assert_eq!(generated.map(|id| id.as_str().len()), Some(36));
+/// # Ok(())
+/// # }
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+#[must_use]
+pub fn job_context(id: Option<RequestId>) -> Context {
+    REQUEST.context(RequestScope {
+        id: Some(id.unwrap_or_else(uuid_v4)),
+        info: None,
+    })
+}

@@ -1,0 +1,173 @@
+//! An axum service with one context per request: a tenant read in `setup`, a handler and a
+//! streamed body that read the id and the tenant without parameters, and an outbound call
+//! that carries the id to the next service.
+//!
+//! By default it starts on a free loopback port, sends itself a few requests, prints what
+//! each one saw and exits:
+//!
+//! ```text
+//! cargo run --example axum_server
+//! cargo run --example axum_server -- --serve     # keeps serving; try curl -H 'x-tenant: acme'
+//! ```
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, Response, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+use cls_core::web::{self, ClsLayer, RequestInfo, X_REQUEST_ID};
+use cls_core::{path, Cls, ClsStore};
+use futures_util::StreamExt;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+
+/// What the application keeps per request, beside the id and the request itself.
+#[derive(ClsStore, Clone, Default)]
+struct AppStore {
+    tenant: String,
+    lines: u32,
+}
+
+const CLS: Cls<AppStore> = Cls::new();
+
+/// What a log line of this service starts with: every line of a request carries its id.
+fn log_prefix() -> String {
+    let id = web::request_id().map_or_else(|| "-".to_owned(), |id| id.to_string());
+    let tenant = CLS.try_get::<path!(tenant)>().unwrap_or_default();
+    format!("[{id} {tenant}]")
+}
+
+/// The tenant comes from a header; without one, the request is refused before any handler.
+// A setup answers with a whole `Response`, as a handler does.
+#[allow(clippy::result_large_err)]
+fn tenant_from_header(req: &RequestInfo, store: &mut AppStore) -> Result<(), Response<Body>> {
+    let tenant = req.headers().get("x-tenant").and_then(|v| v.to_str().ok());
+    store.tenant = tenant
+        .ok_or_else(|| {
+            let mut refused = Response::new(Body::from("an x-tenant header is required\n"));
+            *refused.status_mut() = StatusCode::UNAUTHORIZED;
+            refused
+        })?
+        .to_owned();
+    Ok(())
+}
+
+async fn orders() -> String {
+    let route = web::request().and_then(|req| req.matched_path().map(str::to_owned));
+    format!(
+        "{} orders, route {}\n",
+        log_prefix(),
+        route.unwrap_or_default()
+    )
+}
+
+/// Lines produced after the handler returned, each one in the request's context.
+async fn report() -> Body {
+    let lines = futures_util::stream::iter(0..3).then(|_| async {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let n = CLS.update::<path!(lines), _>(|n| {
+            *n += 1;
+            *n
+        });
+        Ok::<_, Infallible>(Bytes::from(format!("{} report line {n}\n", log_prefix())))
+    });
+    Body::from_stream(lines)
+}
+
+/// Calls `/whoami` on the same server, as a call to another service would, with the
+/// current id on the outbound request.
+async fn outbound(addr: SocketAddr) -> String {
+    let mut request = Request::get("/whoami").header("host", "localhost");
+    if let Some(id) = web::request_id() {
+        request = request.header(X_REQUEST_ID, id.header_value());
+    }
+    let request = request
+        .header("x-tenant", CLS.get::<path!(tenant)>())
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let (_, body) = send(addr, request).await;
+    format!("{} called /whoami, which saw: {body}", log_prefix())
+}
+
+async fn whoami() -> String {
+    format!("{}\n", log_prefix())
+}
+
+fn app(addr: SocketAddr) -> Router {
+    Router::new()
+        .route("/orders", get(orders))
+        .route("/report", get(report))
+        .route("/outbound", get(move || outbound(addr)))
+        .route("/whoami", get(whoami))
+        .layer(ClsLayer::<AppStore>::new().setup(tenant_from_header))
+}
+
+/// One request on a fresh connection, with a bound on how long it may take.
+async fn send(addr: SocketAddr, request: Request<Empty<Bytes>>) -> (Response<()>, String) {
+    let exchange = async {
+        let stream = TcpStream::connect(addr).await?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        let response = sender.send_request(request).await?;
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>((
+            Response::from_parts(parts, ()),
+            String::from_utf8_lossy(&body).into_owned(),
+        ))
+    };
+    tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .expect("the request timed out")
+        .expect("the request failed")
+}
+
+#[tokio::main]
+async fn main() {
+    let serve_forever = std::env::args().any(|arg| arg == "--serve");
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app(addr)).await });
+    println!("listening on http://{addr}");
+
+    if serve_forever {
+        server.await.unwrap().unwrap();
+        return;
+    }
+
+    let requests: [(&str, &[(&str, &str)]); 5] = [
+        (
+            "/orders",
+            &[("x-tenant", "acme"), ("x-request-id", "lb-7f3a")],
+        ),
+        (
+            "/orders",
+            &[("x-tenant", "acme"), ("x-request-id", "bad id\"")],
+        ),
+        ("/report", &[("x-tenant", "globex")]),
+        ("/outbound", &[("x-tenant", "initech")]),
+        ("/orders", &[]),
+    ];
+    for (path, headers) in requests {
+        let mut request = Request::get(path).header("host", "localhost");
+        for (name, value) in headers {
+            request = request.header(*name, HeaderValue::from_str(value).unwrap());
+        }
+        let (response, body) = send(addr, request.body(Empty::new()).unwrap()).await;
+        println!(
+            "\nGET {path} {headers:?}\n  -> {} x-request-id: {}",
+            response.status(),
+            response.headers()[X_REQUEST_ID].to_str().unwrap(),
+        );
+        for line in body.lines() {
+            println!("  {line}");
+        }
+    }
+    server.abort();
+}
