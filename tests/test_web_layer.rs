@@ -122,10 +122,14 @@ async fn serve(app: Router) -> SocketAddr {
 
 /// One HTTP/1.1 keep-alive connection.
 async fn connect(addr: SocketAddr) -> SendRequest<Empty<Bytes>> {
-    let stream = TcpStream::connect(addr).await.unwrap();
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
+    let (sender, connection) = tokio::time::timeout(REQUEST_TIMEOUT, async {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap()
+    })
+    .await
+    .expect("connecting timed out");
     tokio::spawn(connection);
     sender
 }
