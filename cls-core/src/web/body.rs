@@ -7,6 +7,7 @@ use std::task::{Context as TaskContext, Poll};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
+use crate::web::after::Afterwards;
 use crate::Context;
 
 pin_project! {
@@ -39,6 +40,9 @@ pin_project! {
         #[pin]
         inner: Option<B>,
         context: Option<Context>,
+        // Starts the request's `after` work when dropped: set at the end of the stream,
+        // or when the body is dropped, after the fields above.
+        after: Option<Afterwards>,
     }
 
     impl<B> PinnedDrop for ClsBody<B> {
@@ -85,7 +89,15 @@ impl<B> ClsBody<B> {
         Self {
             inner: Some(body),
             context,
+            after: None,
         }
+    }
+
+    /// The body, which starts the request's `after` work once it has sent its last frame
+    /// or is dropped.
+    pub(crate) fn with_after(mut self, after: Option<Afterwards>) -> Self {
+        self.after = after;
+        self
     }
 
     /// Wraps `body` without a context: what the layer returns for a setup rejection and
@@ -112,10 +124,15 @@ impl<B: Body> Body for ClsBody<B> {
         let Some(inner) = this.inner.as_pin_mut() else {
             return Poll::Ready(None);
         };
-        match this.context {
+        let frame = match this.context {
             Some(context) => context.enter_sync(|| inner.poll_frame(cx)),
             None => inner.poll_frame(cx),
+        };
+        if let Poll::Ready(None) = frame {
+            // The response is done: its `after` work need not wait for the body's drop.
+            drop(this.after.take());
         }
+        frame
     }
 
     #[inline]
@@ -143,6 +160,7 @@ impl<B: fmt::Debug> fmt::Debug for ClsBody<B> {
         f.debug_struct("ClsBody")
             .field("inner", &self.inner)
             .field("context", &self.context)
+            .field("after", &self.after)
             .finish()
     }
 }

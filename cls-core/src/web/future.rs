@@ -5,10 +5,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context as TaskContext, Poll};
 
-use http::{HeaderName, Response};
+use http::Response;
 use pin_project_lite::pin_project;
 
-use crate::web::{ClsBody, RequestId};
+use crate::web::service::Finish;
+use crate::web::ClsBody;
 use crate::Scoped;
 
 pin_project! {
@@ -22,7 +23,7 @@ pin_project! {
     pub struct ResponseFuture<F, B> {
         #[pin]
         state: State<F, B>,
-        echo: Option<(HeaderName, RequestId)>,
+        finish: Finish,
     }
 }
 
@@ -39,26 +40,26 @@ pin_project! {
 }
 
 impl<F, B> ResponseFuture<F, B> {
-    pub(crate) fn scoped(future: Scoped<F>, echo: Option<(HeaderName, RequestId)>) -> Self {
+    pub(crate) fn scoped(future: Scoped<F>, finish: Finish) -> Self {
         Self {
             state: State::Scoped { future },
-            echo,
+            finish,
         }
     }
 
     pub(crate) fn nested(future: F) -> Self {
         Self {
             state: State::Nested { future },
-            echo: None,
+            finish: Finish::default(),
         }
     }
 
-    pub(crate) fn rejected(response: Response<B>, echo: Option<(HeaderName, RequestId)>) -> Self {
+    pub(crate) fn rejected(response: Response<B>, finish: Finish) -> Self {
         Self {
             state: State::Rejected {
                 response: Some(response),
             },
-            echo,
+            finish,
         }
     }
 }
@@ -71,21 +72,19 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let mut response = match this.state.project() {
+        let response = match this.state.project() {
             StateProj::Scoped { mut future } => {
                 let response = ready!(future.as_mut().poll(cx))?;
-                let context = future.take_context();
-                response.map(|body| ClsBody::new(body, context))
+                this.finish.finish(response, future.take_context())
             }
-            StateProj::Nested { future } => ready!(future.poll(cx))?.map(ClsBody::outside),
-            StateProj::Rejected { response } => response
-                .take()
-                .expect("`ResponseFuture` polled after completion")
-                .map(ClsBody::outside),
+            StateProj::Nested { future } => this.finish.finish(ready!(future.poll(cx))?, None),
+            StateProj::Rejected { response } => {
+                let response = response
+                    .take()
+                    .expect("`ResponseFuture` polled after completion");
+                this.finish.finish(response, None)
+            }
         };
-        if let Some((header, id)) = this.echo.take() {
-            response.headers_mut().insert(header, id.header_value());
-        }
         Poll::Ready(Ok(response))
     }
 }
@@ -99,7 +98,7 @@ impl<F, B> fmt::Debug for ResponseFuture<F, B> {
         };
         f.debug_struct("ResponseFuture")
             .field("state", &state)
-            .field("id", &self.echo.as_ref().map(|(_, id)| id))
+            .field("id", &self.finish.echo.as_ref().map(|(_, id)| id))
             .finish()
     }
 }

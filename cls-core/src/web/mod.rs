@@ -133,6 +133,7 @@
 
 #![cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 
+mod after;
 mod body;
 #[cfg(feature = "axum")]
 mod extract;
@@ -148,6 +149,7 @@ mod service;
 mod setup;
 mod setup_async;
 
+pub use self::after::after;
 pub use self::body::ClsBody;
 #[cfg(feature = "axum")]
 pub use self::extract::NoRequestContext;

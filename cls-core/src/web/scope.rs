@@ -1,5 +1,6 @@
 //! The request scope: the context every request (or job) gets, whatever the user's stores.
 
+use crate::web::after::{AfterQueue, Afterwards};
 use crate::web::{uuid_v4, RequestId, RequestInfo};
 use crate::{path, Cls, ClsStore, Context};
 
@@ -11,6 +12,9 @@ use crate::{path, Cls, ClsStore, Context};
 pub(crate) struct RequestScope {
     id: Option<RequestId>,
     info: Option<RequestInfo>,
+    // The `after` work of a request served by the `ClsLayer`; `None` in scopes opened by
+    // hand, where there is no response to wait for.
+    after: Option<AfterQueue>,
 }
 
 /// The request scope, private so that only this module opens or changes it.
@@ -89,7 +93,20 @@ pub fn request_context(id: RequestId, info: RequestInfo) -> Context {
     REQUEST.context(RequestScope {
         id: Some(id),
         info: Some(info),
+        after: None,
     })
+}
+
+/// [`request_context`] for the layer, whose response ends the request: the scope with a
+/// queue for [`after`](crate::web::after) work, and the guard that starts that work.
+pub(crate) fn layer_request_context(id: RequestId, info: RequestInfo) -> (Context, Afterwards) {
+    let (queue, afterwards) = Afterwards::open();
+    let context = REQUEST.context(RequestScope {
+        id: Some(id),
+        info: Some(info),
+        after: Some(queue),
+    });
+    (context, afterwards)
 }
 
 /// Opens the request scope for work that is not an HTTP request (a queue consumer, a cron
@@ -124,5 +141,6 @@ pub fn job_context(id: Option<RequestId>) -> Context {
     REQUEST.context(RequestScope {
         id: Some(id.unwrap_or_else(uuid_v4)),
         info: None,
+        after: None,
     })
 }

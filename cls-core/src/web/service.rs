@@ -7,11 +7,12 @@ use std::task::{Context as TaskContext, Poll};
 use http::{HeaderName, Request, Response};
 use tower_service::Service;
 
+use crate::web::after::Afterwards;
 use crate::web::layer::Config;
-use crate::web::scope::REQUEST;
+use crate::web::scope::{layer_request_context, REQUEST};
 use crate::web::{
-    request as request_info, request_context, request_id, ClsBody, MakeRequestId, MakeUuidV4,
-    NoSetup, RequestId, RequestInfo, ResponseFuture, Setup, SetupFn,
+    request as request_info, request_id, ClsBody, MakeRequestId, MakeUuidV4, NoSetup, RequestId,
+    RequestInfo, ResponseFuture, Setup, SetupFn,
 };
 use crate::{Cls, ClsStore, Context};
 
@@ -161,21 +162,43 @@ impl<T, S, G, U> ClsService<T, S, G, U> {
             // and its future and body wrap ours.
             return ResponseFuture::nested(self.inner.call(request));
         }
-        let (around, info, echo) = self.open_request(&mut request);
+        let (around, info, finish) = self.open_request(&mut request);
 
         let mut store = S::default();
         if let Err(rejection) = self.setup.setup(&info, &mut store) {
-            return ResponseFuture::rejected(rejection, echo);
+            return ResponseFuture::rejected(rejection, finish);
         }
 
         let mut context = around.join(cls.context(store));
         let future = context.enter_sync(|| self.inner.call(request));
-        ResponseFuture::scoped(context.run(future), echo)
+        ResponseFuture::scoped(context.run(future), finish)
     }
 }
 
-/// The id header to put on the response, when echo is on.
-pub(crate) type Echo = Option<(HeaderName, RequestId)>;
+/// What a request's response gets when it is ready: the id header, when echo is on, and
+/// the guard of the request's [`after`](crate::web::after) work, when this layer opened
+/// the request, which then goes with the body.
+#[derive(Debug, Default)]
+pub(crate) struct Finish {
+    pub(crate) echo: Option<(HeaderName, RequestId)>,
+    after: Option<Afterwards>,
+}
+
+impl Finish {
+    /// The response, its body polled in `context`, and with the id header.
+    pub(crate) fn finish<B>(
+        &mut self,
+        response: Response<B>,
+        context: Option<Context>,
+    ) -> Response<ClsBody<B>> {
+        let after = self.after.take();
+        let mut response = response.map(|body| ClsBody::new(body, context).with_after(after));
+        if let Some((header, id)) = self.echo.take() {
+            response.headers_mut().insert(header, id.header_value());
+        }
+        response
+    }
+}
 
 impl<T, S, G: MakeRequestId, U> ClsService<T, S, G, U> {
     /// The contexts a new request's store opens beside, what is known about the request,
@@ -189,17 +212,20 @@ impl<T, S, G: MakeRequestId, U> ClsService<T, S, G, U> {
     pub(crate) fn open_request<ReqBody>(
         &self,
         request: &mut Request<ReqBody>,
-    ) -> (Context, RequestInfo, Echo) {
+    ) -> (Context, RequestInfo, Finish) {
         let config = &self.config;
         if REQUEST.is_active() {
             let info = request_info().unwrap_or_else(|| RequestInfo::from_request(request));
-            let echo = request_id()
-                .filter(|_| config.echo)
-                .map(|id| (config.header.clone(), id));
+            let finish = Finish {
+                echo: request_id()
+                    .filter(|_| config.echo)
+                    .map(|id| (config.header.clone(), id)),
+                after: None,
+            };
             // Fails only inside an `update` closure of some store, where no service is
             // called; starting from no context is then the next best thing.
             let around = crate::try_snapshot().map(Context::from).unwrap_or_default();
-            return (around, info, echo);
+            return (around, info, finish);
         }
 
         let (id, info) = match config.trust.accept(request.headers(), &config.header) {
@@ -217,7 +243,12 @@ impl<T, S, G: MakeRequestId, U> ClsService<T, S, G, U> {
             }
         };
         let echo = config.echo.then(|| (config.header.clone(), id.clone()));
-        (request_context(id, info.clone()), info, echo)
+        let (context, after) = layer_request_context(id, info.clone());
+        let finish = Finish {
+            echo,
+            after: Some(after),
+        };
+        (context, info, finish)
     }
 }
 

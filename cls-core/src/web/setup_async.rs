@@ -12,7 +12,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use crate::web::scope::REQUEST;
-use crate::web::service::Echo;
+use crate::web::service::Finish;
 use crate::web::{ClsBody, ClsService, MakeRequestId, RequestInfo};
 use crate::{Cls, ClsStore, Scoped};
 
@@ -85,10 +85,10 @@ where
             let mut service = service;
             return SetupFuture::nested(service.call(request));
         }
-        let (around, info, echo) = self.open_request(&mut request);
+        let (around, info, finish) = self.open_request(&mut request);
         let context = around.join(cls.context(S::default()));
         let setup = context.run((self.setup.f)(info));
-        SetupFuture::setup(setup, service, request, echo)
+        SetupFuture::setup(setup, service, request, finish)
     }
 }
 
@@ -106,7 +106,7 @@ pin_project! {
     {
         #[pin]
         state: State<T, Req, Fut, B>,
-        echo: Echo,
+        finish: Finish,
     }
 }
 
@@ -123,7 +123,7 @@ pin_project! {
 }
 
 impl<T: Service<Req>, Req, Fut, B> SetupFuture<T, Req, Fut, B> {
-    fn setup(setup: Scoped<Fut>, service: T, request: Req, echo: Echo) -> Self {
+    fn setup(setup: Scoped<Fut>, service: T, request: Req, finish: Finish) -> Self {
         Self {
             state: State::Setup {
                 setup,
@@ -131,14 +131,14 @@ impl<T: Service<Req>, Req, Fut, B> SetupFuture<T, Req, Fut, B> {
                 request: Some(request),
                 body: PhantomData,
             },
-            echo,
+            finish,
         }
     }
 
     fn nested(future: T::Future) -> Self {
         Self {
             state: State::Nested { future },
-            echo: None,
+            finish: Finish::default(),
         }
     }
 }
@@ -153,7 +153,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         loop {
-            let mut response = match this.state.as_mut().project() {
+            let response = match this.state.as_mut().project() {
                 StateProj::Setup {
                     mut setup,
                     service,
@@ -163,7 +163,8 @@ where
                     let outcome = ready!(setup.as_mut().poll(cx));
                     let mut context = setup.take_context().unwrap_or_default();
                     match outcome {
-                        Err(rejection) => rejection.map(ClsBody::outside),
+                        // The context ends here; its `after` work starts with the body.
+                        Err(rejection) => this.finish.finish(rejection, None),
                         Ok(()) => {
                             let mut service = service.take().expect("set until the setup ends");
                             let request = request.take().expect("set until the setup ends");
@@ -177,14 +178,10 @@ where
                 }
                 StateProj::Running { mut future } => {
                     let response = ready!(future.as_mut().poll(cx))?;
-                    let context = future.take_context();
-                    response.map(|body| ClsBody::new(body, context))
+                    this.finish.finish(response, future.take_context())
                 }
-                StateProj::Nested { future } => ready!(future.poll(cx))?.map(ClsBody::outside),
+                StateProj::Nested { future } => this.finish.finish(ready!(future.poll(cx))?, None),
             };
-            if let Some((header, id)) = this.echo.take() {
-                response.headers_mut().insert(header, id.header_value());
-            }
             return Poll::Ready(Ok(response));
         }
     }
@@ -199,7 +196,7 @@ impl<T: Service<Req>, Req, Fut, B> fmt::Debug for SetupFuture<T, Req, Fut, B> {
         };
         f.debug_struct("SetupFuture")
             .field("state", &state)
-            .field("id", &self.echo.as_ref().map(|(_, id)| id))
+            .field("id", &self.finish.echo.as_ref().map(|(_, id)| id))
             .finish()
     }
 }

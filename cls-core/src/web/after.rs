@@ -1,0 +1,165 @@
+//! `after`: work that runs once the response is done, in a copy of the request's context.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::runtime::Handle;
+
+use crate::path;
+use crate::web::scope::REQUEST;
+use crate::{try_snapshot, Context};
+
+/// One piece of `after` work: the runtime it was registered on, and its future, already
+/// wrapped in the context it runs in.
+type Work = (Handle, Pin<Box<dyn Future<Output = ()> + Send>>);
+
+/// The work a request has put off until its response is done; shared by every copy of
+/// the request scope, so that work registered from spawned tasks joins it too.
+///
+/// `None` once the response is done: later work runs at once.
+#[derive(Clone, Default)]
+pub(crate) struct AfterQueue(Arc<Mutex<Option<Vec<Work>>>>);
+
+impl AfterQueue {
+    /// Queues `work`, or hands it back when the response is already done.
+    fn push(&self, work: Work) -> Result<(), Work> {
+        let mut pending = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match pending.as_mut() {
+            Some(queue) => {
+                queue.push(work);
+                Ok(())
+            }
+            None => Err(work),
+        }
+    }
+}
+
+impl fmt::Debug for AfterQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pending = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("AfterQueue")
+            .field("pending", &pending.as_ref().map(Vec::len))
+            .finish()
+    }
+}
+
+/// Held by whatever ends a request (its response future, then its body): dropped, it
+/// closes the request's queue and starts the work in it.
+///
+/// The queue's work holds copies of the request scope, which hold the queue: closing it
+/// empties it, which ends that cycle.
+pub(crate) struct Afterwards(AfterQueue);
+
+impl Afterwards {
+    /// A new, open queue, and the guard that runs it.
+    pub(crate) fn open() -> (AfterQueue, Self) {
+        let queue = AfterQueue(Arc::new(Mutex::new(Some(Vec::new()))));
+        (queue.clone(), Self(queue))
+    }
+}
+
+impl Drop for Afterwards {
+    fn drop(&mut self) {
+        let pending = self
+            .0
+             .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        for work in pending.into_iter().flatten() {
+            start(work);
+        }
+    }
+}
+
+impl fmt::Debug for Afterwards {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Afterwards").field(&self.0).finish()
+    }
+}
+
+/// Spawns `work` on its runtime. The task's `JoinHandle` is dropped: a panic stops that
+/// work alone (the runtime catches it, after the panic hook has reported it).
+fn start((runtime, future): Work) {
+    drop(runtime.spawn(future));
+}
+
+/// Runs `fut` once the response of the current request is done, in a copy of the
+/// context taken now (Next's `after()`).
+///
+/// For work the client should not wait for: an audit record, a cache refresh, a metric.
+/// The response is never delayed by it:
+///
+/// - Inside a request served by a [`ClsLayer`](crate::web::ClsLayer), `fut` starts as a
+///   task of its own once the response body has sent its last frame, or was dropped (the
+///   client went away mid-stream), or the request was cancelled before it had a response.
+///   Each call's work is a task of its own: none waits for another.
+/// - Called once that moment has passed (from a task spawned by the request that outlives
+///   it, say), or outside any request served by the layer (no context, a
+///   [`job_context`](crate::web::job_context), a [`request_context`](crate::web::request_context)
+///   you opened yourself), there is no response to wait for: `fut` starts at once.
+///
+/// `fut` sees the contexts active at the call, every store type of them, as a copy: what
+/// the request writes after the call is not seen, and what `fut` writes stays in it, as
+/// with [`cls_core::spawn`](crate::spawn). A panic in `fut` is contained: the panic hook
+/// reports it as usual (to stderr by default), it ends that work alone, and neither the
+/// request, nor other `after` work, nor the server is affected.
+///
+/// # Panics
+///
+/// When called outside a Tokio runtime, as `tokio::spawn` does.
+///
+/// # Examples
+///
+/// ```
+/// use std::convert::Infallible;
+///
+/// use cls_core::web::{self, ClsLayer};
+/// # use cls_core::ClsStore;
+/// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: String }
+/// use http::{Request, Response};
+/// use tokio::sync::mpsc;
+/// use tower::{service_fn, Layer, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (audit, mut audited) = mpsc::unbounded_channel();
+/// let service = ClsLayer::<AppStore>::new().layer(service_fn(move |_: Request<()>| {
+///     let audit = audit.clone();
+///     async move {
+///         web::after(async move {
+///             // Runs once the body below is done, still inside the request's context.
+///             audit.send(web::request_id().unwrap()).unwrap();
+///         });
+///         Ok::<_, Infallible>(Response::new(String::from("order placed")))
+///     }
+/// }));
+///
+/// let request = Request::post("/orders").header("x-request-id", "r-7").body(())?;
+/// let response = service.oneshot(request).await?;
+/// assert!(audited.try_recv().is_err(), "not before the body is done");
+/// http_body_util::BodyExt::collect(response.into_body()).await?;
+/// assert_eq!(audited.recv().await.unwrap().as_str(), "r-7");
+/// # Ok(())
+/// # }
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub fn after<F>(fut: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let runtime = Handle::current();
+    // Fails only inside an `update` closure; the work then runs in the contexts it can
+    // see, none.
+    let context = try_snapshot().map(Context::from).unwrap_or_default();
+    let work: Work = (runtime, Box::pin(context.run(fut)));
+    let queued = match REQUEST.try_get::<path!(after)>() {
+        Ok(Some(queue)) => queue.push(work),
+        _ => Err(work),
+    };
+    if let Err(work) = queued {
+        start(work);
+    }
+}
