@@ -1,6 +1,7 @@
 //! An axum service with one context per request: a tenant read in `setup`, a handler and a
-//! streamed body that read the id and the tenant without parameters, and an outbound call
-//! that carries the id to the next service.
+//! streamed body that read the id and the tenant without parameters, an outbound call
+//! that carries the id to the next service through `PropagateLayer`, and an audit line
+//! written by `after()` work once the response is sent.
 //!
 //! By default it starts on a free loopback port, sends itself a few requests, prints what
 //! each one saw and exits:
@@ -12,6 +13,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -19,12 +21,13 @@ use axum::http::{HeaderValue, Request, Response, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
-use cls_core::web::{self, ClsLayer, RequestInfo, X_REQUEST_ID};
+use cls_core::web::{self, ClsLayer, PropagateLayer, RequestInfo, X_REQUEST_ID};
 use cls_core::{path, Cls, ClsStore};
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
+use tower::{service_fn, Layer, ServiceExt};
 
 /// What the application keeps per request, beside the id and the request itself.
 #[derive(ClsStore, Clone, Default)]
@@ -57,8 +60,17 @@ fn tenant_from_header(req: &RequestInfo, store: &mut AppStore) -> Result<(), Res
     Ok(())
 }
 
-async fn orders() -> String {
+/// The audit trail, written after each `/orders` response is sent.
+type Audit = Arc<Mutex<Vec<String>>>;
+
+async fn orders(audit: Audit) -> String {
     let route = web::request().and_then(|req| req.matched_path().map(str::to_owned));
+    // The client does not wait for this: it runs once the response is sent, still
+    // inside (a copy of) this request's context.
+    web::after(async move {
+        let line = format!("{} audit: orders listed", log_prefix());
+        audit.lock().unwrap().push(line);
+    });
     format!(
         "{} orders, route {}\n",
         log_prefix(),
@@ -79,18 +91,17 @@ async fn report() -> Body {
     Body::from_stream(lines)
 }
 
-/// Calls `/whoami` on the same server, as a call to another service would, with the
-/// current id on the outbound request.
+/// Calls `/whoami` on the same server, as a call to another service would. The client
+/// goes through `PropagateLayer`, which puts the current request's id on the outbound
+/// request: nothing here passes it.
 async fn outbound(addr: SocketAddr) -> String {
-    let mut request = Request::get("/whoami").header("host", "localhost");
-    if let Some(id) = web::request_id() {
-        request = request.header(X_REQUEST_ID, id.header_value());
-    }
-    let request = request
+    let client = PropagateLayer::new().layer(service_fn(move |request| send(addr, request)));
+    let request = Request::get("/whoami")
+        .header("host", "localhost")
         .header("x-tenant", CLS.get::<path!(tenant)>())
         .body(Empty::<Bytes>::new())
         .unwrap();
-    let (_, body) = send(addr, request).await;
+    let (_, body) = client.oneshot(request).await.unwrap();
     format!("{} called /whoami, which saw: {body}", log_prefix())
 }
 
@@ -98,9 +109,9 @@ async fn whoami() -> String {
     format!("{}\n", log_prefix())
 }
 
-fn app(addr: SocketAddr) -> Router {
+fn app(addr: SocketAddr, audit: Audit) -> Router {
     Router::new()
-        .route("/orders", get(orders))
+        .route("/orders", get(move || orders(audit.clone())))
         .route("/report", get(report))
         .route("/outbound", get(move || outbound(addr)))
         .route("/whoami", get(whoami))
@@ -108,7 +119,10 @@ fn app(addr: SocketAddr) -> Router {
 }
 
 /// One request on a fresh connection, with a bound on how long it may take.
-async fn send(addr: SocketAddr, request: Request<Empty<Bytes>>) -> (Response<()>, String) {
+async fn send(
+    addr: SocketAddr,
+    request: Request<Empty<Bytes>>,
+) -> Result<(Response<()>, String), Infallible> {
     let exchange = async {
         let stream = TcpStream::connect(addr).await?;
         let (mut sender, connection) =
@@ -122,10 +136,11 @@ async fn send(addr: SocketAddr, request: Request<Empty<Bytes>>) -> (Response<()>
             String::from_utf8_lossy(&body).into_owned(),
         ))
     };
-    tokio::time::timeout(Duration::from_secs(10), exchange)
+    let answer = tokio::time::timeout(Duration::from_secs(10), exchange)
         .await
         .expect("the request timed out")
-        .expect("the request failed")
+        .expect("the request failed");
+    Ok(answer)
 }
 
 #[tokio::main]
@@ -133,7 +148,11 @@ async fn main() {
     let serve_forever = std::env::args().any(|arg| arg == "--serve");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app(addr)).await });
+    let audit = Audit::default();
+    let server = tokio::spawn({
+        let app = app(addr, audit.clone());
+        async move { axum::serve(listener, app).await }
+    });
     println!("listening on http://{addr}");
 
     if serve_forever {
@@ -159,7 +178,7 @@ async fn main() {
         for (name, value) in headers {
             request = request.header(*name, HeaderValue::from_str(value).unwrap());
         }
-        let (response, body) = send(addr, request.body(Empty::new()).unwrap()).await;
+        let Ok((response, body)) = send(addr, request.body(Empty::new()).unwrap()).await;
         println!(
             "\nGET {path} {headers:?}\n  -> {} x-request-id: {}",
             response.status(),
@@ -168,6 +187,18 @@ async fn main() {
         for line in body.lines() {
             println!("  {line}");
         }
+    }
+
+    // `after` work runs once its response is sent; give the last of it a moment.
+    for _ in 0..100 {
+        if audit.lock().unwrap().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    println!("\nwritten after the responses:");
+    for line in audit.lock().unwrap().iter() {
+        println!("  {line}");
     }
     server.abort();
 }
