@@ -13,7 +13,6 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -27,6 +26,7 @@ use futures_util::StreamExt;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 use tower::{service_fn, Layer, ServiceExt};
 
 /// What the application keeps per request, beside the id and the request itself.
@@ -61,7 +61,7 @@ fn tenant_from_header(req: &RequestInfo, store: &mut AppStore) -> Result<(), Res
 }
 
 /// The audit trail, written after each `/orders` response is sent.
-type Audit = Arc<Mutex<Vec<String>>>;
+type Audit = mpsc::UnboundedSender<String>;
 
 async fn orders(audit: Audit) -> String {
     let route = web::request().and_then(|req| req.matched_path().map(str::to_owned));
@@ -69,7 +69,7 @@ async fn orders(audit: Audit) -> String {
     // inside (a copy of) this request's context.
     web::after(async move {
         let line = format!("{} audit: orders listed", log_prefix());
-        audit.lock().unwrap().push(line);
+        audit.send(line).unwrap();
     });
     format!(
         "{} orders, route {}\n",
@@ -148,9 +148,9 @@ async fn main() {
     let serve_forever = std::env::args().any(|arg| arg == "--serve");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let audit = Audit::default();
+    let (audit, mut audited) = mpsc::unbounded_channel();
     let server = tokio::spawn({
-        let app = app(addr, audit.clone());
+        let app = app(addr, audit);
         async move { axum::serve(listener, app).await }
     });
     println!("listening on http://{addr}");
@@ -189,15 +189,14 @@ async fn main() {
         }
     }
 
-    // `after` work runs once its response is sent; give the last of it a moment.
-    for _ in 0..100 {
-        if audit.lock().unwrap().len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // Each `/orders` request that got past the setup left one audit line, written once
+    // its response was sent.
     println!("\nwritten after the responses:");
-    for line in audit.lock().unwrap().iter() {
+    for _ in 0..2 {
+        let line = tokio::time::timeout(Duration::from_secs(10), audited.recv())
+            .await
+            .expect("the audit line was not written")
+            .unwrap();
         println!("  {line}");
     }
     server.abort();

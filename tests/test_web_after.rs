@@ -1,8 +1,9 @@
 //! `web::after`: work put off until the response is done, over real loopback servers.
 //!
-//! Each test proves the order of events without timing: the work is only handed to the
-//! runtime once the response ends, so a test that holds the response open can check that
-//! it has not run yet.
+//! The loopback tests hold a response open and check that its work has not run yet; on a
+//! multi-thread runtime that check can only miss an early start, never fail a correct
+//! one. `the_work_waits_for_the_last_frame` proves the order deterministically, on a
+//! current-thread runtime where a task spawned too early would run at the next yield.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -335,4 +336,227 @@ async fn after_work_leaves_nothing_behind() {
     })
     .await
     .expect("a copy of the request's store outlived its work");
+}
+
+async fn yield_a_few_times() {
+    for _ in 0..5 {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// A body of two frames, the second held until `release` is notified.
+fn held_body(release: Arc<Notify>) -> Body {
+    let chunks = futures_util::stream::unfold(0, move |n| {
+        let release = release.clone();
+        async move {
+            match n {
+                0 => Some((Ok::<_, Infallible>(Bytes::from("head;")), 1)),
+                1 => {
+                    release.notified().await;
+                    Some((Ok(Bytes::from("tail")), 2))
+                }
+                _ => None,
+            }
+        }
+    });
+    Body::from_stream(chunks)
+}
+
+/// In process, on a current-thread runtime: a task spawned before the body's end would
+/// run at one of the yields, so the check cannot miss an early start.
+#[tokio::test(flavor = "current_thread")]
+async fn the_work_waits_for_the_last_frame() {
+    use tower::ServiceExt;
+
+    let (to, mut reports) = mpsc::unbounded_channel();
+    let release = Arc::new(Notify::new());
+    let handler = {
+        let release = release.clone();
+        move || async move {
+            report_after("ordered", &to);
+            held_body(release)
+        }
+    };
+    let app = Router::new()
+        .route("/", get(handler))
+        .layer(ClsLayer::<AfterStore>::new().setup(tenant_setup));
+    let request = Request::get("/")
+        .header("x-request-id", "o-1")
+        .body(Body::empty())
+        .unwrap();
+    let mut body = app.oneshot(request).await.unwrap().into_body();
+    yield_a_few_times().await;
+    assert!(reports.try_recv().is_err(), "started before the response");
+
+    let head = body.frame().await.unwrap().unwrap();
+    assert_eq!(head.into_data().unwrap(), "head;");
+    yield_a_few_times().await;
+    assert!(reports.try_recv().is_err(), "started before the last frame");
+
+    release.notify_one();
+    let tail = body.frame().await.unwrap().unwrap();
+    assert_eq!(tail.into_data().unwrap(), "tail");
+    assert!(body.frame().await.is_none());
+    assert_eq!(next(&mut reports).await, "ordered:o-1|anonymous|0");
+}
+
+/// A sync setup runs inside the request scope: work it registers waits for the
+/// response (here its refusal, held open) and sees the id.
+#[tokio::test(flavor = "current_thread")]
+// A setup answers with a whole `Response`, as a handler does.
+#[allow(clippy::result_large_err)]
+async fn after_work_registered_by_a_refusing_sync_setup_waits_for_the_refusal() {
+    use tower::ServiceExt;
+
+    let (to, mut reports) = mpsc::unbounded_channel();
+    let release = Arc::new(Notify::new());
+    let layer = ClsLayer::<AfterStore>::new().setup({
+        let release = release.clone();
+        move |_: &RequestInfo, _: &mut AfterStore| {
+            report_after("refusal", &to);
+            Err(Response::builder()
+                .status(StatusCode::FORBIDDEN)
+                .body(held_body(release.clone()))
+                .unwrap())
+        }
+    });
+    let app = Router::new()
+        .route("/", get(|| async { "unreachable" }))
+        .layer(layer);
+    let request = Request::get("/")
+        .header("x-request-id", "s-1")
+        .body(Body::empty())
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let mut body = response.into_body();
+    body.frame().await.unwrap().unwrap();
+    yield_a_few_times().await;
+    assert!(
+        reports.try_recv().is_err(),
+        "started before the refusal was sent"
+    );
+
+    release.notify_one();
+    body.collect().await.unwrap();
+    assert_eq!(next(&mut reports).await, "refusal:s-1|none|0");
+}
+
+#[derive(ClsStore, Clone, Default)]
+struct OtherStore {
+    name: String,
+}
+
+/// Nested layers, of the same store type and of another: one queue, started once, by
+/// the outer body's end.
+#[tokio::test(flavor = "current_thread")]
+async fn nested_layers_share_one_queue() {
+    use tower::ServiceExt;
+
+    let (to, mut reports) = mpsc::unbounded_channel();
+    let release = Arc::new(Notify::new());
+    let handler = {
+        let release = release.clone();
+        move || async move {
+            report_after("nested", &to);
+            held_body(release)
+        }
+    };
+    let app = Router::new()
+        .route("/", get(handler))
+        .layer(ClsLayer::<OtherStore>::new())
+        .layer(ClsLayer::<AfterStore>::new())
+        .layer(ClsLayer::<AfterStore>::new().setup(tenant_setup));
+    let request = Request::get("/")
+        .header("x-request-id", "n-1")
+        .body(Body::empty())
+        .unwrap();
+    let mut body = app.oneshot(request).await.unwrap().into_body();
+    body.frame().await.unwrap().unwrap();
+    yield_a_few_times().await;
+    assert!(
+        reports.try_recv().is_err(),
+        "started before the outer body ended"
+    );
+
+    release.notify_one();
+    body.collect().await.unwrap();
+    assert_eq!(next(&mut reports).await, "nested:n-1|anonymous|0");
+    yield_a_few_times().await;
+    assert!(reports.try_recv().is_err(), "the work ran twice");
+}
+
+/// A layer below a scope opened by hand (middleware of your own, or a job calling a
+/// service in process) serves a response: work registered below it waits for that
+/// response, and sees the scope's id and the store opened by hand.
+#[tokio::test(flavor = "current_thread")]
+async fn a_layer_below_a_scope_opened_by_hand_defers_the_work_to_its_response() {
+    use tower::ServiceExt;
+
+    let (to, mut reports) = mpsc::unbounded_channel();
+    let release = Arc::new(Notify::new());
+    let handler = {
+        let release = release.clone();
+        move || async move {
+            report_after("by-hand", &to);
+            held_body(release)
+        }
+    };
+    let app = Router::new()
+        .route("/", get(handler))
+        .layer(ClsLayer::<AfterStore>::new().setup(tenant_setup));
+    let store = AfterStore {
+        tenant: "opened-by-hand".into(),
+        step: 5,
+        witness: None,
+    };
+    let opened = web::job_context(Some(RequestId::from_static("job-9"))).join(CLS.context(store));
+    let request = Request::get("/").body(Body::empty()).unwrap();
+    let response = opened.run(app.oneshot(request)).await.unwrap();
+    assert_eq!(response.headers()["x-request-id"], "job-9");
+    let mut body = response.into_body();
+    body.frame().await.unwrap().unwrap();
+    yield_a_few_times().await;
+    assert!(
+        reports.try_recv().is_err(),
+        "started before the layer's response ended"
+    );
+
+    release.notify_one();
+    body.collect().await.unwrap();
+    assert_eq!(next(&mut reports).await, "by-hand:job-9|opened-by-hand|5");
+}
+
+/// Work registered from a destructor that runs when the body is dropped (the client
+/// left) still runs.
+#[tokio::test(flavor = "current_thread")]
+async fn after_called_from_a_destructor_of_the_body_runs() {
+    use tower::ServiceExt;
+
+    struct RegistersOnDrop(Seen);
+    impl Drop for RegistersOnDrop {
+        fn drop(&mut self) {
+            report_after("drop", &self.0);
+        }
+    }
+
+    let (to, mut reports) = mpsc::unbounded_channel();
+    let handler = move || async move {
+        let guard = RegistersOnDrop(to.clone());
+        let chunks = futures_util::stream::unfold(guard, |guard| async move {
+            std::future::pending::<()>().await;
+            Some((Ok::<_, Infallible>(Bytes::new()), guard))
+        });
+        Body::from_stream(chunks)
+    };
+    let app = Router::new()
+        .route("/", get(handler))
+        .layer(ClsLayer::<AfterStore>::new().setup(tenant_setup));
+    let request = Request::get("/")
+        .header("x-request-id", "d-1")
+        .body(Body::empty())
+        .unwrap();
+    let body = app.oneshot(request).await.unwrap().into_body();
+    drop(body);
+    assert_eq!(next(&mut reports).await, "drop:d-1|anonymous|0");
 }

@@ -288,8 +288,9 @@ async fn setup_rejection_is_the_response_with_the_id() {
     let rejected = send(&mut conn, "/hello", &headers).await;
     assert_eq!(rejected.status, StatusCode::FORBIDDEN);
     assert_eq!(rejected.id(), "req-9");
-    // The setup runs before the context opens: it gets the request as an argument.
-    assert_eq!(rejected.body, "blocked none|none");
+    // The setup runs inside the request scope, so it reads the id; the store it fills
+    // is not installed yet.
+    assert_eq!(rejected.body, "blocked req-9|none");
 
     let generated = send(&mut conn, "/hello", &[("x-tenant", value("blocked"))]).await;
     assert_eq!(generated.status, StatusCode::FORBIDDEN);

@@ -9,7 +9,7 @@ use tokio::runtime::Handle;
 
 use crate::path;
 use crate::web::scope::REQUEST;
-use crate::{try_snapshot, Context};
+use crate::{snapshot, Context};
 
 /// One piece of `after` work: the runtime it was registered on, and its future, already
 /// wrapped in the context it runs in.
@@ -23,6 +23,14 @@ type Work = (Handle, Pin<Box<dyn Future<Output = ()> + Send>>);
 pub(crate) struct AfterQueue(Arc<Mutex<Option<Vec<Work>>>>);
 
 impl AfterQueue {
+    /// Whether the response this queue waits for is still to come.
+    pub(crate) fn is_open(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
     /// Queues `work`, or hands it back when the response is already done.
     fn push(&self, work: Work) -> Result<(), Work> {
         let mut pending = self.0.lock().unwrap_or_else(PoisonError::into_inner);
@@ -98,8 +106,10 @@ fn start((runtime, future): Work) {
 ///   Each call's work is a task of its own: none waits for another.
 /// - Called once that moment has passed (from a task spawned by the request that outlives
 ///   it, say), or outside any request served by the layer (no context, a
-///   [`job_context`](crate::web::job_context), a [`request_context`](crate::web::request_context)
-///   you opened yourself), there is no response to wait for: `fut` starts at once.
+///   [`job_context`](crate::web::job_context) or a
+///   [`request_context`](crate::web::request_context) you opened yourself with no layer
+///   below it), there is no response to wait for: `fut` starts at once. A layer below a
+///   scope you opened serves a response: work registered below it waits for that one.
 ///
 /// `fut` sees the contexts active at the call, every store type of them, as a copy: what
 /// the request writes after the call is not seen, and what `fut` writes stays in it, as
@@ -107,9 +117,19 @@ fn start((runtime, future): Work) {
 /// reports it as usual (to stderr by default), it ends that work alone, and neither the
 /// request, nor other `after` work, nor the server is affected.
 ///
+/// "Done" means that the layer's body handed its last frame to what is outside the
+/// layer: put the layer outermost (around any middleware that collects or replaces the
+/// body) for the work to wait for the whole response. Keep the work async: CPU-bound
+/// work on a current-thread runtime delays whatever that thread serves next.
+///
+/// The work is best-effort, as any spawned task is: what has not run when its runtime
+/// shuts down is dropped, and a response body that is leaked (`mem::forget`) never
+/// starts it.
+///
 /// # Panics
 ///
-/// When called outside a Tokio runtime, as `tokio::spawn` does.
+/// When called outside a Tokio runtime, as `tokio::spawn` does, and inside an `update`
+/// closure, as [`snapshot`](crate::snapshot) does.
 ///
 /// # Examples
 ///
@@ -139,6 +159,9 @@ fn start((runtime, future): Work) {
 ///
 /// let request = Request::post("/orders").header("x-request-id", "r-7").body(())?;
 /// let response = service.oneshot(request).await?;
+/// for _ in 0..3 {
+///     tokio::task::yield_now().await; // a task spawned already would run now
+/// }
 /// assert!(audited.try_recv().is_err(), "not before the body is done");
 /// http_body_util::BodyExt::collect(response.into_body()).await?;
 /// assert_eq!(audited.recv().await.unwrap().as_str(), "r-7");
@@ -146,14 +169,13 @@ fn start((runtime, future): Work) {
 /// # }
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+#[track_caller]
 pub fn after<F>(fut: F)
 where
     F: Future<Output = ()> + Send + 'static,
 {
     let runtime = Handle::current();
-    // Fails only inside an `update` closure; the work then runs in the contexts it can
-    // see, none.
-    let context = try_snapshot().map(Context::from).unwrap_or_default();
+    let context = Context::from(snapshot());
     let work: Work = (runtime, Box::pin(context.run(fut)));
     let queued = match REQUEST.try_get::<path!(after)>() {
         Ok(Some(queue)) => queue.push(work),

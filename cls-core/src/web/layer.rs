@@ -238,8 +238,12 @@ impl<S, G, U> ClsLayer<S, G, U> {
     /// the inner service is not called.
     ///
     /// `B` is the response body type of the inner service. The store starts as
-    /// `S::default()`; `setup` runs outside any context (it gets what it needs as
-    /// arguments), so that it costs nothing more than its own work.
+    /// `S::default()` and `setup` fills it through its `&mut S`. It runs inside the
+    /// request scope (and any contexts around the layer), so that
+    /// [`request_id`](crate::web::request_id) and [`request`](crate::web::request) answer
+    /// and its logs carry the id; the store it is filling is not installed yet. Work it
+    /// registers with [`after`](crate::web::after) waits for the response, its refusal
+    /// included.
     ///
     /// # Examples
     ///

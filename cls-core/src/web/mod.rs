@@ -21,6 +21,8 @@
 //! - [`ClsLayer`]: the tower layer that does all of this for every request of a server,
 //!   with a store of your own type beside the request scope, from the first line of
 //!   `call` to the last frame of the response body ([`ClsBody`]).
+//! - [`after`]: work that starts once the response is done (an audit record, a cache
+//!   refresh), in a copy of the request's context, never delaying the response.
 //! - [`PropagateLayer`]: the client side, which puts the current id on outgoing requests.
 //!
 //! # The layer
@@ -37,11 +39,14 @@
 //! 1. the id: the inbound one if [`Trust`] keeps it, else a generated one, which also
 //!    replaces the inbound header in the request passed on;
 //! 2. the store: `S::default()`, then the [`setup`](ClsLayer::setup), which may answer
-//!    the request itself (a 401 without a tenant, say), or the
+//!    the request itself (a 401 without a tenant, say; it runs inside the request scope,
+//!    so it reads the id), or the
 //!    [`setup_async`](ClsLayer::setup_async), which runs inside the new context and may
 //!    await;
 //! 3. the inner service runs inside the context, then the body is polled in it;
-//! 4. the id goes on the response, whatever its status.
+//! 4. the id goes on the response, whatever its status;
+//! 5. once the body has sent its last frame (or was dropped), the work registered with
+//!    [`after`] starts.
 //!
 //! See [`ClsLayer`] for an example driving a service, and the workspace's
 //! `tests/test_web_layer.rs` for axum servers on loopback: extractors, the 404 fallback,

@@ -97,6 +97,15 @@ pub fn request_context(id: RequestId, info: RequestInfo) -> Context {
     })
 }
 
+/// Whether the request being served has a response still to come that its
+/// [`after`](crate::web::after) work waits for: false outside a request, in scopes opened
+/// by hand, and once the layer's response is done.
+pub(crate) fn awaits_response() -> bool {
+    REQUEST
+        .try_get::<path!(after)>()
+        .is_ok_and(|after| after.as_ref().is_some_and(AfterQueue::is_open))
+}
+
 /// [`request_context`] for the layer, whose response ends the request: the scope with a
 /// queue for [`after`](crate::web::after) work, and the guard that starts that work.
 pub(crate) fn layer_request_context(id: RequestId, info: RequestInfo) -> (Context, Afterwards) {

@@ -9,7 +9,7 @@ use tower_service::Service;
 
 use crate::web::after::Afterwards;
 use crate::web::layer::Config;
-use crate::web::scope::{layer_request_context, REQUEST};
+use crate::web::scope::{awaits_response, layer_request_context, REQUEST};
 use crate::web::{
     request as request_info, request_id, ClsBody, MakeRequestId, MakeUuidV4, NoSetup, RequestId,
     RequestInfo, ResponseFuture, Setup, SetupFn,
@@ -119,7 +119,7 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        self.call_with_setup(request)
+        self.call_with_setup::<false, _, _>(request)
     }
 }
 
@@ -141,12 +141,15 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        self.call_with_setup(request)
+        self.call_with_setup::<true, _, _>(request)
     }
 }
 
 impl<T, S, G, U> ClsService<T, S, G, U> {
-    fn call_with_setup<ReqBody, ResBody>(
+    /// Calls the inner service in a new context for `request`; `IN_SCOPE` runs the setup
+    /// inside the request scope (so that its logs carry the id), which a layer without a
+    /// setup skips.
+    fn call_with_setup<const IN_SCOPE: bool, ReqBody, ResBody>(
         &mut self,
         mut request: Request<ReqBody>,
     ) -> ResponseFuture<T::Future, ResBody>
@@ -158,14 +161,26 @@ impl<T, S, G, U> ClsService<T, S, G, U> {
     {
         let cls = Cls::<S>::new();
         if cls.is_active() && REQUEST.is_active() {
-            // Below a layer of the same store type: its context is already installed here,
-            // and its future and body wrap ours.
-            return ResponseFuture::nested(self.inner.call(request));
+            if awaits_response() {
+                // Below a layer of the same store type: its context is already installed
+                // here, and its future and body wrap ours.
+                return ResponseFuture::nested(self.inner.call(request));
+            }
+            // Below a scope and a store opened by hand: both are kept, with a queue for
+            // the `after` work of this layer's response.
+            let (mut around, _, finish) = self.open_request(&mut request);
+            let future = around.enter_sync(|| self.inner.call(request));
+            return ResponseFuture::scoped(around.run(future), finish);
         }
-        let (around, info, finish) = self.open_request(&mut request);
+        let (mut around, info, finish) = self.open_request(&mut request);
 
         let mut store = S::default();
-        if let Err(rejection) = self.setup.setup(&info, &mut store) {
+        let outcome = if IN_SCOPE {
+            around.enter_sync(|| self.setup.setup(&info, &mut store))
+        } else {
+            self.setup.setup(&info, &mut store)
+        };
+        if let Err(rejection) = outcome {
             return ResponseFuture::rejected(rejection, finish);
         }
 
@@ -216,16 +231,22 @@ impl<T, S, G: MakeRequestId, U> ClsService<T, S, G, U> {
         let config = &self.config;
         if REQUEST.is_active() {
             let info = request_info().unwrap_or_else(|| RequestInfo::from_request(request));
-            let finish = Finish {
-                echo: request_id()
-                    .filter(|_| config.echo)
-                    .map(|id| (config.header.clone(), id)),
+            let id = request_id().unwrap_or_else(|| config.generator.make_request_id(&info));
+            let mut finish = Finish {
+                echo: config.echo.then(|| (config.header.clone(), id.clone())),
                 after: None,
             };
             // Fails only inside an `update` closure of some store, where no service is
             // called; starting from no context is then the next best thing.
             let around = crate::try_snapshot().map(Context::from).unwrap_or_default();
-            return (around, info, finish);
+            if awaits_response() {
+                return (around, info, finish);
+            }
+            // A scope opened by hand (`request_context`, `job_context`) has no response of
+            // its own: this layer's is the one its `after` work waits for.
+            let (scope, after) = layer_request_context(id, info.clone());
+            finish.after = Some(after);
+            return (around.join(scope), info, finish);
         }
 
         let (id, info) = match config.trust.accept(request.headers(), &config.header) {

@@ -11,7 +11,7 @@ use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use crate::web::scope::REQUEST;
+use crate::web::scope::{awaits_response, REQUEST};
 use crate::web::service::Finish;
 use crate::web::{ClsBody, ClsService, MakeRequestId, RequestInfo};
 use crate::{Cls, ClsStore, Scoped};
@@ -83,7 +83,15 @@ where
         let cls = Cls::<S>::new();
         if cls.is_active() && REQUEST.is_active() {
             let mut service = service;
-            return SetupFuture::nested(service.call(request));
+            if awaits_response() {
+                // Below a layer of the same store type, whose future and body wrap ours.
+                return SetupFuture::nested(service.call(request));
+            }
+            // Below a scope and a store opened by hand: both are kept, with a queue for
+            // the `after` work of this layer's response.
+            let (mut around, _, finish) = self.open_request(&mut request);
+            let future = around.enter_sync(|| service.call(request));
+            return SetupFuture::running(around.run(future), finish);
         }
         let (around, info, finish) = self.open_request(&mut request);
         let context = around.join(cls.context(S::default()));
@@ -131,6 +139,13 @@ impl<T: Service<Req>, Req, Fut, B> SetupFuture<T, Req, Fut, B> {
                 request: Some(request),
                 body: PhantomData,
             },
+            finish,
+        }
+    }
+
+    fn running(future: Scoped<T::Future>, finish: Finish) -> Self {
+        Self {
+            state: State::Running { future },
             finish,
         }
     }
