@@ -9,6 +9,7 @@
 
 use std::collections::HashSet;
 use std::convert::Infallible;
+use std::error::Error as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,7 @@ use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Barrier;
+use tower::Layer;
 
 #[derive(ClsStore, Clone, Default)]
 struct WireStore {
@@ -498,4 +500,250 @@ fn hostile_inbound_ids_over_the_wire_never_panic_and_are_never_echoed() {
     // Still serving, on the shared connection too.
     let last = runtime.block_on(send_h2(h2, request(addr, "/seen", &[])));
     assert_eq!(last.body, format!("{}|anonymous", last.id()));
+}
+
+/// Setups that panic for the tenant `panic`, after writing the store.
+fn panicking_setup(req: &RequestInfo, store: &mut WireStore) -> Result<(), Response<Body>> {
+    store.tenant = tenant_of(req);
+    assert_ne!(store.tenant, "panic", "setup panicked on purpose");
+    Ok(())
+}
+
+async fn panicking_setup_async(req: RequestInfo) -> Result<(), Response<Body>> {
+    CLS.set::<path!(tenant)>(tenant_of(&req));
+    tokio::task::yield_now().await;
+    assert_ne!(
+        CLS.get::<path!(tenant)>(),
+        "panic",
+        "async setup panicked on purpose"
+    );
+    Ok(())
+}
+
+/// A panicking setup under a `CatchPanicLayer` placed outside the `ClsLayer`: the client
+/// gets the 500, without an id header (the response is made outside the layer, which
+/// never finished opening the request), and the server goes on: the next requests, on
+/// the same connection and the same thread, get fresh contexts. The runtime has one
+/// thread, so a context left installed by the unwinding would show in the next request
+/// and in this test's own task.
+async fn a_panicking_setup_answers_500_and_the_next_requests_start_afresh(app: Router) {
+    use tower_http::catch_panic::CatchPanicLayer;
+
+    let addr = serve(app.layer(CatchPanicLayer::new())).await;
+    let mut conn = connect_h1(addr).await;
+    for round in 0..2 {
+        let own = format!("ok-{round}");
+        let panicked = send_h1(
+            &mut conn,
+            request(
+                addr,
+                "/seen",
+                &[
+                    ("x-request-id", value(&format!("p-{round}"))),
+                    ("x-tenant", value("panic")),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(panicked.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(panicked.headers.get("x-request-id").is_none());
+        assert_eq!(web::request_id(), None);
+        assert!(!CLS.is_active());
+
+        let next = send_h1(
+            &mut conn,
+            request(addr, "/seen", &[("x-request-id", value(&own))]),
+        )
+        .await;
+        assert_eq!((next.status, next.id()), (StatusCode::OK, own.as_str()));
+        assert_eq!(next.body, format!("{own}|anonymous"));
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_panicking_setup_under_catch_panic_answers_500_and_the_server_goes_on() {
+    let app = Router::new()
+        .route("/seen", get(|| async { seen() }))
+        .layer(ClsLayer::<WireStore>::new().setup(panicking_setup));
+    a_panicking_setup_answers_500_and_the_next_requests_start_afresh(app).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_panicking_setup_async_under_catch_panic_answers_500_and_the_server_goes_on() {
+    let app = Router::new()
+        .route("/seen", get(|| async { seen() }))
+        .layer(ClsLayer::<WireStore>::new().setup_async(panicking_setup_async));
+    a_panicking_setup_answers_500_and_the_next_requests_start_afresh(app).await;
+}
+
+/// How each connection a [`serve_tower`] server accepted ended.
+type ConnectionEnds = tokio::sync::mpsc::UnboundedReceiver<Result<(), tower::BoxError>>;
+
+/// A plain tower service (no axum) served by hyper on loopback, HTTP/1.1 or h2c as the
+/// client chooses.
+async fn serve_tower<S, B>(service: S) -> (SocketAddr, ConnectionEnds)
+where
+    S: tower::Service<Request<hyper::body::Incoming>, Response = Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<tower::BoxError>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<tower::BoxError>,
+{
+    use hyper_util::server::conn::auto;
+    use hyper_util::service::TowerToHyperService;
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (ended, ends) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = TowerToHyperService::new(service.clone());
+            let ended = ended.clone();
+            tokio::spawn(async move {
+                let result = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+                let _ = ended.send(result);
+            });
+        }
+    });
+    (addr, ends)
+}
+
+/// Answers what its `call` saw and what its future saw, as `call id|tenant; future id|tenant`.
+fn probe_service() -> impl tower::Service<
+    Request<hyper::body::Incoming>,
+    Response = Response<String>,
+    Error = Infallible,
+    Future = impl std::future::Future<Output = Result<Response<String>, Infallible>> + Send,
+> + Clone
+       + Send
+       + 'static {
+    tower::service_fn(|_: Request<hyper::body::Incoming>| {
+        let at_call = seen();
+        async move {
+            tokio::task::yield_now().await;
+            Ok(Response::new(format!("call {at_call}; future {}", seen())))
+        }
+    })
+}
+
+fn string_setup(req: &RequestInfo, store: &mut WireStore) -> Result<(), Response<String>> {
+    store.tenant = tenant_of(req);
+    Ok(())
+}
+
+/// `tower::buffer::Buffer` calls its inner service on a worker task of its own, and hands
+/// the returned future back to the caller, which polls it.
+///
+/// - A `ClsLayer` below (inside) the buffer: its `call` runs on the worker, opens the
+///   context there, and the future it returns carries that context to the caller's task:
+///   the inner service sees the request in `call` and in its future.
+/// - A `ClsLayer` above (outside) the buffer: the context is installed while the buffer's
+///   `call` queues the request, but the inner service's `call` runs later on the worker,
+///   outside any context: work done there (reading the id, `cls_core::spawn`) sees no
+///   request. Its future is polled inside the layer's future, so it sees the request.
+///   axum handlers run in their future, so they would still see it; a service that
+///   does its work in `call` would not. Hence: put the layer below any `Buffer`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_layer_below_a_buffer_covers_call_and_future_one_above_only_the_future() {
+    use tower::buffer::Buffer;
+
+    let below = Buffer::new(
+        ClsLayer::<WireStore>::new()
+            .setup(string_setup)
+            .layer(probe_service()),
+        16,
+    );
+    let above = ClsLayer::<WireStore>::new()
+        .setup(string_setup)
+        .layer(Buffer::new(probe_service(), 16));
+    let headers = [
+        ("x-request-id", value("buf-1")),
+        ("x-tenant", value("acme")),
+    ];
+
+    let (addr, _) = serve_tower(below).await;
+    let answer = send_h1(&mut connect_h1(addr).await, request(addr, "/", &headers)).await;
+    assert_eq!(answer.id(), "buf-1");
+    assert_eq!(answer.body, "call buf-1|acme; future buf-1|acme");
+
+    let (addr, _) = serve_tower(above).await;
+    let answer = send_h1(&mut connect_h1(addr).await, request(addr, "/", &headers)).await;
+    assert_eq!(answer.id(), "buf-1");
+    assert_eq!(answer.body, "call none|none; future buf-1|acme");
+}
+
+/// Whether `error` or one of its sources reads `text`.
+fn error_chain_mentions(error: &(dyn std::error::Error + 'static), text: &str) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if error.to_string().contains(text) {
+            return true;
+        }
+        next = error.source();
+    }
+    false
+}
+
+/// A plain tower service (no axum) that fails on `/fail`, behind a `ClsLayer`, served by
+/// hyper: the inner error, made inside the request's context, passes through the layer
+/// unchanged to hyper, which ends the exchange as it always does: over HTTP/1.1 the
+/// connection closes without a response (the error is what the connection ends with);
+/// over HTTP/2 only that stream is reset, and the connection serves the next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inner_service_error_reaches_hyper_unchanged() {
+    let failing = tower::service_fn(|req: Request<hyper::body::Incoming>| async move {
+        tokio::task::yield_now().await;
+        if req.uri().path() == "/fail" {
+            return Err(format!("failed in {}", seen()));
+        }
+        Ok(Response::new(seen()))
+    });
+    let service = ClsLayer::<WireStore>::new()
+        .setup(string_setup)
+        .layer(failing);
+    let (addr, mut ends) = serve_tower(service).await;
+    let fail = |id: &str| {
+        request(
+            addr,
+            "/fail",
+            &[("x-request-id", value(id)), ("x-tenant", value("acme"))],
+        )
+    };
+
+    let mut h1 = connect_h1(addr).await;
+    let sent = tokio::time::timeout(TIMEOUT, h1.send_request(fail("f-1")))
+        .await
+        .expect("request timed out");
+    let error = sent.expect_err("no response after an inner error");
+    assert!(error.is_incomplete_message(), "{error:?}");
+    let ended = tokio::time::timeout(TIMEOUT, ends.recv())
+        .await
+        .expect("the connection ended")
+        .unwrap();
+    let error = ended.expect_err("the connection ends with the service's error");
+    assert!(
+        error_chain_mentions(&*error, "failed in f-1|acme"),
+        "{error:?}"
+    );
+
+    let mut h2 = connect_h2(addr).await;
+    let sent = tokio::time::timeout(TIMEOUT, h2.send_request(fail("f-2")))
+        .await
+        .expect("request timed out");
+    let error = sent.expect_err("the stream is reset");
+    // hyper resets the stream with INTERNAL_ERROR; `h2::Error` is not nameable here.
+    let reset = format!("{:?}", error.source());
+    assert!(
+        reset.contains("Reset") && reset.contains("INTERNAL_ERROR"),
+        "{error:?}"
+    );
+    let next = send_h2(h2, request(addr, "/ok", &[("x-request-id", value("ok-2"))])).await;
+    assert_eq!((next.id(), next.body.as_str()), ("ok-2", "ok-2|anonymous"));
 }
