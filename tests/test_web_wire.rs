@@ -110,8 +110,27 @@ fn app(together: Together) -> Router {
     Router::new()
         .route("/stream", get(stream))
         .route("/seen", get(|| async { seen() }))
+        .route("/inbound", get(inbound))
         .layer(ClsLayer::<WireStore>::new().setup(tenant_setup))
         .with_state(together)
+}
+
+/// The `x-request-id` values in the request the handler got and in the request info, as
+/// `handler [..]; info [..]`, non-UTF-8 bytes escaped.
+async fn inbound(headers: http::HeaderMap) -> String {
+    let values = |headers: &http::HeaderMap| -> Vec<String> {
+        headers
+            .get_all("x-request-id")
+            .iter()
+            .map(|v| v.as_bytes().escape_ascii().to_string())
+            .collect()
+    };
+    let info = web::request().expect("inside a request");
+    format!(
+        "handler {:?}; info {:?}",
+        values(&headers),
+        values(info.headers())
+    )
 }
 
 /// An axum server on loopback: HTTP/1.1, and HTTP/2 with prior knowledge (h2c).
@@ -433,8 +452,10 @@ fn inbound_id() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
 /// Hostile inbound ids, drawn at random, over HTTP/1.1 (a connection per case) and over
 /// one shared HTTP/2 connection, to one server: it never panics, the response carries one
 /// valid id, the handler saw that id, an invalid inbound value is never echoed, and a
-/// valid id sent once is kept. No header, an empty one, 8 KiB, spaces, quotes, `=`,
-/// non-UTF-8 bytes, and the header twice.
+/// valid id sent once is kept. A refused value reaches neither the handler's request
+/// (which holds the generated id instead) nor the request info (which holds no id).
+/// No header, an empty one, 8 KiB, spaces, quotes, `=`, non-UTF-8 bytes, and the header
+/// twice.
 #[test]
 fn hostile_inbound_ids_over_the_wire_never_panic_and_are_never_echoed() {
     use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -466,15 +487,24 @@ fn hostile_inbound_ids_over_the_wire_never_panic_and_are_never_echoed() {
             _ => None,
         };
         let answers = runtime.block_on(async {
-            let over_h1 = send_h1(
-                &mut connect_h1(addr).await,
-                request(addr, "/seen", &headers),
-            )
-            .await;
-            let over_h2 = send_h2(h2.clone(), request(addr, "/seen", &headers)).await;
-            [over_h1, over_h2]
+            let mut h1 = connect_h1(addr).await;
+            let mut answers = Vec::new();
+            for path in ["/seen", "/inbound"] {
+                answers.push(send_h1(&mut h1, request(addr, path, &headers)).await);
+                answers.push(send_h2(h2.clone(), request(addr, path, &headers)).await);
+            }
+            answers
         });
-        for answer in answers {
+        let (seen, inbound) = answers.split_at(2);
+        for answer in inbound {
+            let id = answer.id();
+            let info = match &kept {
+                Some(_) => format!("[{id:?}]"),
+                None => "[]".to_owned(),
+            };
+            proptest::prop_assert_eq!(&answer.body, &format!("handler [{id:?}]; info {info}"));
+        }
+        for answer in seen {
             let echoed = answer.headers.get_all("x-request-id");
             proptest::prop_assert_eq!(answer.status, StatusCode::OK);
             proptest::prop_assert_eq!(echoed.iter().count(), 1);
