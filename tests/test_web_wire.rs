@@ -777,3 +777,70 @@ async fn an_inner_service_error_reaches_hyper_unchanged() {
     let next = send_h2(h2, request(addr, "/ok", &[("x-request-id", value("ok-2"))])).await;
     assert_eq!((next.id(), next.body.as_str()), ("ok-2", "ok-2|anonymous"));
 }
+
+/// Records what the context holds when it is dropped.
+struct DropProbe(tokio::sync::mpsc::UnboundedSender<String>);
+
+impl Drop for DropProbe {
+    fn drop(&mut self) {
+        let _ = self.0.send(seen());
+    }
+}
+
+/// An HTTP/2 client cancels one stream mid-body (RST_STREAM): the server drops that body
+/// inside its request's context, so destructors in it see the request, and the other
+/// streams of the connection go on, each with its own request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_stream_reset_mid_body_drops_the_body_inside_its_context() {
+    let (dropped, mut drops) = tokio::sync::mpsc::unbounded_channel();
+    let endless = move || {
+        let probe = DropProbe(dropped.clone());
+        async move {
+            let chunks = futures_util::stream::unfold(probe, |probe| async move {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                Some((Ok::<_, Infallible>(Bytes::from(seen() + ";")), probe))
+            });
+            Body::from_stream(chunks)
+        }
+    };
+    let app = Router::new()
+        .route("/endless", get(endless))
+        .route("/seen", get(|| async { seen() }))
+        .layer(ClsLayer::<WireStore>::new().setup(tenant_setup));
+    let addr = serve(app).await;
+    let mut h2 = connect_h2(addr).await;
+
+    let headers = [
+        ("x-request-id", value("rst-1")),
+        ("x-tenant", value("acme")),
+    ];
+    let response = tokio::time::timeout(
+        TIMEOUT,
+        h2.send_request(request(addr, "/endless", &headers)),
+    )
+    .await
+    .expect("request timed out")
+    .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "rst-1");
+    let mut body = response.into_body();
+    let first = tokio::time::timeout(TIMEOUT, body.frame())
+        .await
+        .expect("first chunk timed out")
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.into_data().unwrap(), "rst-1|acme;");
+    drop(body);
+
+    let seen_at_drop = tokio::time::timeout(TIMEOUT, drops.recv())
+        .await
+        .expect("the body was dropped")
+        .unwrap();
+    assert_eq!(seen_at_drop, "rst-1|acme");
+
+    let next = send_h2(
+        h2,
+        request(addr, "/seen", &[("x-request-id", value("rst-2"))]),
+    )
+    .await;
+    assert_eq!(next.body, "rst-2|anonymous");
+}
