@@ -245,6 +245,11 @@ impl<S, G, U> ClsLayer<S, G, U> {
     /// registers with [`after`](crate::web::after) waits for the response, its refusal
     /// included.
     ///
+    /// A panic in `setup` unwinds out of the layer's `call`, with every context restored:
+    /// a `tower_http::catch_panic::CatchPanicLayer` around the layer answers it with a
+    /// 500, which carries no id header (the id never left the layer). Return an `Err`
+    /// response instead for a refusal that should carry it.
+    ///
     /// # Examples
     ///
     /// See [`ClsLayer`].

@@ -33,8 +33,10 @@
 //! `route_layer` skips the fallbacks. A layer around the whole router
 //! (`ServiceBuilder::new().layer(..).service(router)`) covers everything but runs before
 //! routing; `axum::serve` wants axum's own body back, so map it with
-//! `.map_response(|r| r.map(axum::body::Body::new))`, which boxes it. Put it below any `tower::buffer::Buffer`, which calls the inner service on a
-//! task of its own. Each request goes through these steps:
+//! `.map_response(|r| r.map(axum::body::Body::new))`, which boxes it. Put it below any
+//! `tower::buffer::Buffer`: a buffer calls the service under it on a worker task of its
+//! own, so above one, the inner service's `call` runs with no context (only its future,
+//! polled by the caller, sees the request). Each request goes through these steps:
 //!
 //! 1. the id: the inbound one if [`Trust`] keeps it, else a generated one, which also
 //!    replaces the inbound header in the request passed on;
@@ -48,9 +50,12 @@
 //! 5. once the body has sent its last frame (or was dropped), the work registered with
 //!    [`after`] starts.
 //!
-//! See [`ClsLayer`] for an example driving a service, and the workspace's
-//! `tests/test_web_layer.rs` for axum servers on loopback: extractors, the 404 fallback,
-//! streamed bodies, spawned tasks, hostile ids and 2,000 concurrent requests.
+//! See [`ClsLayer`] for an example driving a service, and the workspace's tests for real
+//! servers on loopback: `test_web_layer.rs` (extractors, the 404 fallback, streamed
+//! bodies, spawned tasks, hostile ids), `test_web_wire.rs` (HTTP/2 streams, server-sent
+//! events, 10,000 concurrent requests over HTTP/1.1 keep-alive and HTTP/2, `Buffer`
+//! placement), `test_web_grpc.rs` (tonic unary and server-streaming calls, trailers
+//! intact) and `test_web_after.rs`.
 //!
 //! # Deciding a request's id
 //!
