@@ -132,6 +132,8 @@ mod store;
 mod string_path;
 #[cfg(feature = "tower")]
 pub mod web;
+#[cfg(feature = "w3c")]
+pub mod w3c;
 
 #[doc(hidden)]
 #[path = "__private.rs"]
