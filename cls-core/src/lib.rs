@@ -130,10 +130,10 @@ mod snapshot;
 mod spawn;
 mod store;
 mod string_path;
-#[cfg(feature = "tower")]
-pub mod web;
 #[cfg(feature = "w3c")]
 pub mod w3c;
+#[cfg(feature = "tower")]
+pub mod web;
 
 #[doc(hidden)]
 #[path = "__private.rs"]

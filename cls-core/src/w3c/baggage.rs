@@ -340,8 +340,8 @@ fn parse_member(raw: &[u8]) -> Result<BaggageMember<'_>, MemberErrorKind> {
     }
     // Both are ASCII now, so these conversions cannot fail.
     let key = std::str::from_utf8(key).map_err(|_| MemberErrorKind::InvalidKeyByte { at: 0 })?;
-    let text =
-        std::str::from_utf8(value).map_err(|_| MemberErrorKind::InvalidValueByte { at: value_at })?;
+    let text = std::str::from_utf8(value)
+        .map_err(|_| MemberErrorKind::InvalidValueByte { at: value_at })?;
     let value = if value.contains(&b'%') {
         Cow::Owned(percent_decode(value, value_at)?)
     } else {
@@ -585,9 +585,7 @@ impl fmt::Display for MemberErrorKind {
                 "byte {at} starts a `%` escape not followed by two hex digits"
             ),
             Self::InvalidUtf8 => f.write_str("the decoded value is not UTF-8"),
-            Self::ControlCharacter => {
-                f.write_str("the decoded value contains a control character")
-            }
+            Self::ControlCharacter => f.write_str("the decoded value contains a control character"),
             Self::DuplicateKey => {
                 f.write_str("an earlier member has the same key (the first one wins)")
             }
@@ -662,7 +660,10 @@ mod tests {
         assert_eq!(reasons("k"), [MemberErrorKind::MissingEquals]);
         assert_eq!(reasons("k;p=1"), [MemberErrorKind::MissingEquals]);
         assert_eq!(reasons(" =v"), [MemberErrorKind::EmptyKey]);
-        assert_eq!(reasons("k\"=v"), [MemberErrorKind::InvalidKeyByte { at: 1 }]);
+        assert_eq!(
+            reasons("k\"=v"),
+            [MemberErrorKind::InvalidKeyByte { at: 1 }]
+        );
         assert_eq!(
             reasons("k = a b"),
             [MemberErrorKind::InvalidValueByte { at: 5 }]

@@ -65,7 +65,9 @@ impl<'b> BaggageEncoder<'b> {
     /// assert_eq!(encoder.as_str(), "a=1,b=2");
     /// ```
     pub fn new(out: &'b mut String) -> Self {
-        let kept = out.trim_end_matches(|c| c == ',' || c == ' ' || c == '\t').len();
+        let kept = out
+            .trim_end_matches(|c| c == ',' || c == ' ' || c == '\t')
+            .len();
         out.truncate(kept);
         let members = out
             .as_bytes()

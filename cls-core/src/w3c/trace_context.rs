@@ -451,10 +451,8 @@ impl TraceContext {
             joined.extend_from_slice(value);
         }
         if check_tracestate(&joined)? {
-            let text = String::from_utf8(joined).map_err(|_| TraceStateError::InvalidValue {
-                index: 0,
-                at: 0,
-            })?;
+            let text = String::from_utf8(joined)
+                .map_err(|_| TraceStateError::InvalidValue { index: 0, at: 0 })?;
             self.tracestate = Some(Arc::from(text));
         }
         Ok(())
@@ -866,7 +864,11 @@ impl fmt::Display for TraceContextError {
                 "invalid traceparent: {found} bytes, too short to hold a version"
             ),
             Self::IdLength { field, found } => {
-                let digits = if *field == TraceField::TraceId { 32 } else { 16 };
+                let digits = if *field == TraceField::TraceId {
+                    32
+                } else {
+                    16
+                };
                 write!(
                     f,
                     "invalid {field}: expected {digits} lowercase hex digits, found {found} bytes"
@@ -1006,7 +1008,9 @@ mod tests {
             context.set_tracestate([members.join(",").as_str()]),
             Err(TraceStateError::TooManyMembers { members: 33 })
         );
-        context.set_tracestate([members[..32].join(",").as_str()]).unwrap();
+        context
+            .set_tracestate([members[..32].join(",").as_str()])
+            .unwrap();
         assert!(context.tracestate().is_some());
         let long = format!("k={}", "v".repeat(MAX_TRACESTATE_BYTES - 2));
         context.set_tracestate([long.as_str()]).unwrap_err();
