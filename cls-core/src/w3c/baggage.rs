@@ -3,10 +3,9 @@
 use std::borrow::Cow;
 use std::error::Error;
 use std::fmt;
+use std::ops::Range;
 
-use super::chars::{
-    hex_value, is_baggage_octet, is_token_byte, trim_ows, trim_ows_end, trim_ows_start, Escaped,
-};
+use super::chars::{hex_value, is_baggage_octet, is_ows, is_token_byte, trim_ows, Escaped};
 
 /// The most bytes a `baggage` value (all headers combined) may have: 8,192, the size the
 /// W3C Baggage specification requires every platform to propagate.
@@ -147,24 +146,36 @@ impl<'a> Baggage<'a> {
                 let bytes = values.fold(bytes, |sum, v| sum + v.as_ref().len() + 1);
                 return Err(BaggageError::TooLarge { bytes });
             }
-            let mut members = value.split(|&b| b == b',').map(trim_ows);
-            while let Some(raw) = members.next() {
-                if raw.is_empty() {
+            let source = Source {
+                bytes: value,
+                // A header value is visible ASCII nearly always: checked once here, keys
+                // and values are then sliced from it without another check.
+                text: std::str::from_utf8(value).ok(),
+            };
+            let mut start = 0;
+            while start <= value.len() {
+                let end = value[start..]
+                    .iter()
+                    .position(|&b| b == b',')
+                    .map_or(value.len(), |comma| start + comma);
+                let member = trim_range(value, start, end);
+                start = end + 1;
+                if member.is_empty() {
                     continue;
                 }
                 count += 1;
                 if count > MAX_BAGGAGE_MEMBERS {
-                    let here = count + members.filter(|m| !m.is_empty()).count();
-                    return Err(too_many(here, bytes, values));
+                    let rest = value.get(start..).unwrap_or_default();
+                    return Err(too_many(count + count_members(rest), bytes, values));
                 }
-                baggage.add(count - 1, raw);
+                baggage.add(count - 1, source, member);
             }
         }
         Ok(baggage)
     }
 
-    fn add(&mut self, index: usize, raw: &'a [u8]) {
-        let reason = match parse_member(raw) {
+    fn add(&mut self, index: usize, source: Source<'a>, member: Range<usize>) {
+        let reason = match parse_member(source, member.clone()) {
             Ok(member) => {
                 if self.get(member.key).is_none() {
                     self.members.push(member);
@@ -174,7 +185,11 @@ impl<'a> Baggage<'a> {
             }
             Err(reason) => reason,
         };
-        self.rejected.push(RejectedMember { index, raw, reason });
+        self.rejected.push(RejectedMember {
+            index,
+            raw: &source.bytes[member],
+            reason,
+        });
     }
 
     /// The decoded value of the first valid member with this key (keys are
@@ -315,37 +330,92 @@ fn count_members(value: &[u8]) -> usize {
         .count()
 }
 
-/// Splits and checks one member, OWS already trimmed around it.
-fn parse_member(raw: &[u8]) -> Result<BaggageMember<'_>, MemberErrorKind> {
-    let pair = match raw.iter().position(|&b| b == b';') {
-        Some(semicolon) => trim_ows_end(&raw[..semicolon]),
-        None => raw,
-    };
-    let equals = pair
-        .iter()
-        .position(|&b| b == b'=')
-        .ok_or(MemberErrorKind::MissingEquals)?;
-    let key = trim_ows_end(&pair[..equals]);
-    if key.is_empty() {
-        return Err(MemberErrorKind::EmptyKey);
+/// One header value: its bytes, and the same as text when it is UTF-8.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    bytes: &'a [u8],
+    text: Option<&'a str>,
+}
+
+impl<'a> Source<'a> {
+    /// The text of a range that holds ASCII only (so its ends are char boundaries).
+    fn str(self, range: Range<usize>) -> Option<&'a str> {
+        match self.text {
+            Some(text) => text.get(range),
+            None => std::str::from_utf8(self.bytes.get(range)?).ok(),
+        }
     }
-    if let Some(at) = key.iter().position(|&b| !is_token_byte(b)) {
-        return Err(MemberErrorKind::InvalidKeyByte { at });
+}
+
+/// `start..end` of `bytes` without the OWS at either end.
+fn trim_range(bytes: &[u8], mut start: usize, mut end: usize) -> Range<usize> {
+    while start < end && is_ows(bytes[start]) {
+        start += 1;
     }
-    let after = &pair[equals + 1..];
-    let value = trim_ows_start(after);
-    let value_at = equals + 1 + (after.len() - value.len());
-    if let Some(at) = value.iter().position(|&b| !is_baggage_octet(b)) {
-        return Err(MemberErrorKind::InvalidValueByte { at: value_at + at });
+    while end > start && is_ows(bytes[end - 1]) {
+        end -= 1;
     }
-    // Both are ASCII now, so these conversions cannot fail.
-    let key = std::str::from_utf8(key).map_err(|_| MemberErrorKind::InvalidKeyByte { at: 0 })?;
-    let text = std::str::from_utf8(value)
-        .map_err(|_| MemberErrorKind::InvalidValueByte { at: value_at })?;
-    let value = if value.contains(&b'%') {
-        Cow::Owned(percent_decode(value, value_at)?)
+    start..end
+}
+
+/// Checks one member (OWS already trimmed around it) in a single pass, and returns its
+/// key and decoded value.
+fn parse_member(
+    source: Source<'_>,
+    member: Range<usize>,
+) -> Result<BaggageMember<'_>, MemberErrorKind> {
+    let raw = &source.bytes[member.clone()];
+    let n = raw.len();
+    let mut i = 0;
+    while i < n && is_token_byte(raw[i]) {
+        i += 1;
+    }
+    let key_end = i;
+    while i < n && is_ows(raw[i]) {
+        i += 1;
+    }
+    match raw.get(i) {
+        None | Some(b';') => return Err(MemberErrorKind::MissingEquals),
+        Some(b'=') if key_end == 0 => return Err(MemberErrorKind::EmptyKey),
+        Some(b'=') => {}
+        // A byte that is neither a token's nor `=`: the first one after the key.
+        Some(_) => return Err(MemberErrorKind::InvalidKeyByte { at: key_end }),
+    }
+    i += 1;
+    while i < n && is_ows(raw[i]) {
+        i += 1;
+    }
+    let value_start = i;
+    let mut value_end = i;
+    let mut escaped = false;
+    while i < n {
+        let b = raw[i];
+        if is_baggage_octet(b) {
+            if value_end < i {
+                // Whitespace inside the value, not around it.
+                return Err(MemberErrorKind::InvalidValueByte { at: value_end });
+            }
+            escaped |= b == b'%';
+            value_end = i + 1;
+        } else if b == b';' {
+            break;
+        } else if !is_ows(b) {
+            return Err(MemberErrorKind::InvalidValueByte { at: i });
+        }
+        i += 1;
+    }
+    let at = member.start;
+    // Both ranges hold ASCII only, so these lookups cannot fail.
+    let key = source
+        .str(at..at + key_end)
+        .ok_or(MemberErrorKind::InvalidKeyByte { at: 0 })?;
+    let value = source
+        .str(at + value_start..at + value_end)
+        .ok_or(MemberErrorKind::InvalidValueByte { at: value_start })?;
+    let value = if escaped {
+        Cow::Owned(percent_decode(value.as_bytes(), value_start)?)
     } else {
-        Cow::Borrowed(text)
+        Cow::Borrowed(value)
     };
     Ok(BaggageMember { key, value })
 }

@@ -4,7 +4,7 @@ use std::error::Error;
 use std::fmt::{self, Write as _};
 
 use super::baggage::{MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS};
-use super::chars::{is_ows, is_raw_value_byte, is_token_byte, trim_ows, UPPER_HEX};
+use super::chars::{is_raw_value_byte, is_token_byte, trim_ows, trim_ows_start, UPPER_HEX};
 
 /// Appends `key=value` members to a `baggage` header value held in a `String`, merging
 /// with what the string already holds.
@@ -108,6 +108,35 @@ impl<'b> BaggageEncoder<'b> {
     where
         V: fmt::Display + ?Sized,
     {
+        self.push_with(key, |writer| write!(writer, "{value}"))
+    }
+
+    /// Appends `key=value` for a value that is text already: the same as
+    /// [`push`](Self::push), without going through `fmt` (a few dozen nanoseconds less
+    /// per member).
+    ///
+    /// # Errors
+    ///
+    /// As [`push`](Self::push), except that text never fails to format.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut header = String::new();
+    /// let mut encoder = cls_core::w3c::BaggageEncoder::new(&mut header);
+    /// encoder.push_str("region", "eu west")?;
+    /// assert_eq!(header, "region=eu%20west");
+    /// # Ok::<(), cls_core::w3c::EncodeError>(())
+    /// ```
+    pub fn push_str(&mut self, key: &str, value: &str) -> Result<(), EncodeError> {
+        self.push_with(key, |writer| writer.write_str(value))
+    }
+
+    fn push_with(
+        &mut self,
+        key: &str,
+        write: impl FnOnce(&mut ValueWriter<'_>) -> fmt::Result,
+    ) -> Result<(), EncodeError> {
         check_key(key)?;
         if has_key(self.out, key) {
             return Err(EncodeError::DuplicateKey);
@@ -128,7 +157,7 @@ impl<'b> BaggageEncoder<'b> {
             out: self.out,
             stopped: None,
         };
-        if write!(writer, "{value}").is_err() {
+        if write(&mut writer).is_err() {
             let reason = writer.stopped.unwrap_or(EncodeError::Format);
             self.out.truncate(mark);
             return Err(reason);
@@ -178,17 +207,27 @@ fn check_key(key: &str) -> Result<(), EncodeError> {
     }
 }
 
-/// Whether a list member of `value` has this key (what precedes its `=`, `;` or
-/// whitespace).
+/// Whether a list member of `value` has this key (what precedes its `=`, `;`, `,` or
+/// whitespace). One pass, comparing only at the start of each member.
 fn has_key(value: &str, key: &str) -> bool {
-    value.as_bytes().split(|&b| b == b',').any(|member| {
-        let member = trim_ows(member);
-        let end = member
-            .iter()
-            .position(|&b| b == b'=' || b == b';' || is_ows(b))
-            .unwrap_or(member.len());
-        &member[..end] == key.as_bytes()
-    })
+    let (value, key) = (value.as_bytes(), key.as_bytes());
+    let mut start = 0;
+    while start < value.len() {
+        let rest = trim_ows_start(&value[start..]);
+        if rest.starts_with(key)
+            && matches!(
+                rest.get(key.len()),
+                None | Some(b'=' | b';' | b',' | b' ' | b'\t')
+            )
+        {
+            return true;
+        }
+        match rest.iter().position(|&b| b == b',') {
+            Some(comma) => start = value.len() - rest.len() + comma + 1,
+            None => break,
+        }
+    }
+    false
 }
 
 /// The `fmt::Write` that percent-encodes a value into the header as its `Display` writes
