@@ -28,7 +28,7 @@ pub const MAX_BAGGAGE_MEMBERS: usize = 64;
 ///
 /// Unlike opentelemetry's `Baggage`, which owns a map of strings, this is a read-only view
 /// built without copying: a value is decoded into a new `String` only when it contains a
-/// `%` escape. One allocation holds the members.
+/// `%` escape, and one `Vec` holds the members.
 ///
 /// What [`parse`](Self::parse) accepts, per the W3C Baggage specification
 /// (<https://www.w3.org/TR/baggage/>):

@@ -51,7 +51,8 @@ impl<'b> BaggageEncoder<'b> {
     ///
     /// The existing content is kept as it is, valid or not, apart from trailing commas
     /// and whitespace; its non-empty list members count toward the limit. To merge with
-    /// several existing `baggage` headers, join their values with `,` into `out` first.
+    /// several existing `baggage` headers, join their values with `,` into `out` first
+    /// (one header is what opentelemetry-rust's propagator reads: it ignores the others).
     ///
     /// # Examples
     ///
@@ -65,9 +66,7 @@ impl<'b> BaggageEncoder<'b> {
     /// assert_eq!(encoder.as_str(), "a=1,b=2");
     /// ```
     pub fn new(out: &'b mut String) -> Self {
-        let kept = out
-            .trim_end_matches(|c| c == ',' || c == ' ' || c == '\t')
-            .len();
+        let kept = out.trim_end_matches([',', ' ', '\t']).len();
         out.truncate(kept);
         let members = out
             .as_bytes()
