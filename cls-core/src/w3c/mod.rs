@@ -58,15 +58,16 @@
 mod baggage;
 mod chars;
 mod encode;
+mod ids;
 mod random;
 mod trace_context;
+mod tracestate;
 
 pub use self::baggage::{
     Baggage, BaggageError, BaggageMember, MemberErrorKind, RejectedMember, MAX_BAGGAGE_BYTES,
     MAX_BAGGAGE_MEMBERS,
 };
 pub use self::encode::{BaggageEncoder, EncodeError};
-pub use self::trace_context::{
-    SpanId, TraceContext, TraceContextError, TraceField, TraceId, TraceParent, TraceStateError,
-    MAX_TRACESTATE_BYTES, MAX_TRACESTATE_MEMBERS,
-};
+pub use self::ids::{SpanId, TraceId};
+pub use self::trace_context::{TraceContext, TraceContextError, TraceField, TraceParent};
+pub use self::tracestate::{TraceStateError, MAX_TRACESTATE_BYTES, MAX_TRACESTATE_MEMBERS};

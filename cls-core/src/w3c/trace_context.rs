@@ -5,222 +5,12 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use super::chars::{lower_hex_value, trim_ows, EscapedByte, LOWER_HEX};
-use super::random::next_nonzero_u64;
+use super::chars::{lower_hex_value, EscapedByte};
+use super::ids::{hex_into, parse_hex, SpanId, TraceId};
+use super::tracestate::{check_tracestate, TraceStateError, MAX_TRACESTATE_BYTES};
 
 /// The length of a version `00` `traceparent`: `00-` + 32 + `-` + 16 + `-` + 2.
 const TRACEPARENT_LEN: usize = 55;
-
-/// The most bytes of `tracestate` (all headers joined with `,`) kept: 512, what the
-/// specification asks every vendor to propagate.
-pub const MAX_TRACESTATE_BYTES: usize = 512;
-
-/// The most list members a `tracestate` may have: 32, per the specification.
-pub const MAX_TRACESTATE_MEMBERS: usize = 32;
-
-/// A trace id: 16 bytes, never all zero, shown as 32 lowercase hex digits.
-///
-/// Like opentelemetry's `TraceId`, but only valid ids exist: the all-zero id, which the
-/// specification forbids, cannot be built.
-///
-/// # Examples
-///
-/// ```
-/// use cls_core::w3c::TraceId;
-///
-/// let id: TraceId = "4bf92f3577b34da6a3ce929d0e0e4736".parse()?;
-/// assert_eq!(id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
-/// assert_eq!(id.to_bytes()[0], 0x4b);
-/// assert!("4BF92F3577B34DA6A3CE929D0E0E4736".parse::<TraceId>().is_err());
-/// # Ok::<(), cls_core::w3c::TraceContextError>(())
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TraceId([u8; 16]);
-
-impl TraceId {
-    /// The id with these bytes, or `None` for all zeros.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use cls_core::w3c::TraceId;
-    ///
-    /// assert!(TraceId::from_bytes([0; 16]).is_none());
-    /// let id = TraceId::from_bytes([1; 16]).unwrap();
-    /// assert_eq!(id.to_string(), "01".repeat(16));
-    /// ```
-    pub const fn from_bytes(bytes: [u8; 16]) -> Option<Self> {
-        if u128::from_be_bytes(bytes) == 0 {
-            None
-        } else {
-            Some(Self(bytes))
-        }
-    }
-
-    /// The 16 bytes.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let id = cls_core::w3c::TraceId::from_bytes([7; 16]).unwrap();
-    /// assert_eq!(id.to_bytes(), [7; 16]);
-    /// ```
-    pub const fn to_bytes(self) -> [u8; 16] {
-        self.0
-    }
-
-    /// A fresh id, unique but not cryptographically random: see
-    /// [`SpanId::random`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use cls_core::w3c::TraceId;
-    ///
-    /// assert_ne!(TraceId::random(), TraceId::random());
-    /// ```
-    pub fn random() -> Self {
-        let high = u128::from(next_nonzero_u64()) << 64;
-        Self((high | u128::from(next_nonzero_u64())).to_be_bytes())
-    }
-}
-
-/// A span id, the `parent-id` of a `traceparent`: 8 bytes, never all zero, shown as 16
-/// lowercase hex digits.
-///
-/// # Examples
-///
-/// ```
-/// use cls_core::w3c::SpanId;
-///
-/// let id: SpanId = "00f067aa0ba902b7".parse()?;
-/// assert_eq!(id.to_string(), "00f067aa0ba902b7");
-/// assert!("0000000000000000".parse::<SpanId>().is_err());
-/// # Ok::<(), cls_core::w3c::TraceContextError>(())
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SpanId([u8; 8]);
-
-impl SpanId {
-    /// The id with these bytes, or `None` for all zeros.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use cls_core::w3c::SpanId;
-    ///
-    /// assert!(SpanId::from_bytes([0; 8]).is_none());
-    /// assert_eq!(SpanId::from_bytes([0, 0, 0, 0, 0, 0, 0, 1]).unwrap().to_string(), "0000000000000001");
-    /// ```
-    pub const fn from_bytes(bytes: [u8; 8]) -> Option<Self> {
-        if u64::from_be_bytes(bytes) == 0 {
-            None
-        } else {
-            Some(Self(bytes))
-        }
-    }
-
-    /// The 8 bytes.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let id = cls_core::w3c::SpanId::from_bytes([9; 8]).unwrap();
-    /// assert_eq!(id.to_bytes(), [9; 8]);
-    /// ```
-    pub const fn to_bytes(self) -> [u8; 8] {
-        self.0
-    }
-
-    /// A fresh id, unique but not cryptographically random.
-    ///
-    /// Each thread draws from its own 64-bit sequence that starts at a point seeded from
-    /// the OS (through std's `RandomState`) and never repeats before 2^64 ids; no system
-    /// call and no lock per id. An id is not a secret (it travels in clear text in every
-    /// request), so uniqueness is what matters; this keeps the `w3c` feature free of a
-    /// random-number dependency.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use cls_core::w3c::SpanId;
-    ///
-    /// assert_ne!(SpanId::random(), SpanId::random());
-    /// ```
-    pub fn random() -> Self {
-        Self(next_nonzero_u64().to_be_bytes())
-    }
-}
-
-fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
-    let mut text = [0_u8; 32];
-    let text = &mut text[..bytes.len() * 2];
-    hex_into(bytes, text);
-    f.write_str(std::str::from_utf8(text).map_err(|_| fmt::Error)?)
-}
-
-fn hex_into(bytes: &[u8], out: &mut [u8]) {
-    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = LOWER_HEX[usize::from(b >> 4)];
-        pair[1] = LOWER_HEX[usize::from(b & 0xF)];
-    }
-}
-
-macro_rules! id_traits {
-    ($id:ident, $len:literal, $field:expr) => {
-        impl fmt::Display for $id {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write_hex(f, &self.0)
-            }
-        }
-
-        impl fmt::Debug for $id {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, concat!(stringify!($id), "({})"), self)
-            }
-        }
-
-        impl FromStr for $id {
-            type Err = TraceContextError;
-
-            fn from_str(text: &str) -> Result<Self, Self::Err> {
-                let text = text.as_bytes();
-                if text.len() != 2 * $len {
-                    return Err(TraceContextError::IdLength {
-                        field: $field,
-                        found: text.len(),
-                    });
-                }
-                let bytes = parse_hex::<$len>(text, 0, $field)?;
-                Self::from_bytes(bytes).ok_or(TraceContextError::AllZero { field: $field })
-            }
-        }
-    };
-}
-
-id_traits!(TraceId, 16, TraceField::TraceId);
-id_traits!(SpanId, 8, TraceField::ParentId);
-
-/// Reads `2 * N` lowercase hex digits; `offset` is where they start, for errors.
-fn parse_hex<const N: usize>(
-    text: &[u8],
-    offset: usize,
-    field: TraceField,
-) -> Result<[u8; N], TraceContextError> {
-    let mut bytes = [0_u8; N];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        let digit = |k: usize| {
-            let found = text[k];
-            lower_hex_value(found).ok_or(TraceContextError::NotLowercaseHex {
-                field,
-                at: offset + k,
-                found,
-            })
-        };
-        *byte = digit(2 * i)? << 4 | digit(2 * i + 1)?;
-    }
-    Ok(bytes)
-}
 
 /// The trace context of a request, from its `traceparent` and `tracestate` headers
 /// (W3C Trace Context level 1, <https://www.w3.org/TR/trace-context/>).
@@ -403,7 +193,7 @@ impl TraceContext {
     /// form one list), kept verbatim when valid, else none.
     ///
     /// Valid means: at most [`MAX_TRACESTATE_BYTES`] bytes joined with `,` (the 512 the
-    /// specification asks every vendor to propagate) and [`MAX_TRACESTATE_MEMBERS`]
+    /// specification asks every vendor to propagate) and [`MAX_TRACESTATE_MEMBERS`](super::MAX_TRACESTATE_MEMBERS)
     /// members; each member `key=value`, the key 1 to 256 of `a-z 0-9 _ - * / @` starting
     /// with a letter or digit (the current draft's rule, which admits every level 1 key),
     /// the value 1 to 256 printable ASCII characters other than `,` and `=`, not ending in
@@ -598,8 +388,8 @@ impl TraceContext {
     /// ```
     pub fn traceparent(&self) -> TraceParent {
         let mut text = *b"00-00000000000000000000000000000000-0000000000000000-00";
-        hex_into(&self.trace_id.0, &mut text[3..35]);
-        hex_into(&self.parent_id.0, &mut text[36..52]);
+        hex_into(&self.trace_id.to_bytes(), &mut text[3..35]);
+        hex_into(&self.parent_id.to_bytes(), &mut text[36..52]);
         hex_into(&[self.flags & Self::SAMPLED], &mut text[53..55]);
         TraceParent(text)
     }
@@ -619,68 +409,6 @@ impl FromStr for TraceContext {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         Self::parse(text)
     }
-}
-
-/// Checks a joined `tracestate`; `Ok(false)` when it has no member at all.
-fn check_tracestate(value: &[u8]) -> Result<bool, TraceStateError> {
-    let mut keys: [&[u8]; MAX_TRACESTATE_MEMBERS] = [&[]; MAX_TRACESTATE_MEMBERS];
-    let mut count = 0;
-    for member in value.split(|&b| b == b',').map(trim_ows) {
-        if member.is_empty() {
-            continue;
-        }
-        let index = count;
-        if index == MAX_TRACESTATE_MEMBERS {
-            let members = count_nonempty(value);
-            return Err(TraceStateError::TooManyMembers { members });
-        }
-        let equals = member
-            .iter()
-            .position(|&b| b == b'=')
-            .ok_or(TraceStateError::MissingEquals { index })?;
-        let (key, value) = (&member[..equals], &member[equals + 1..]);
-        let key_ok = |(at, &b): (usize, &u8)| {
-            b.is_ascii_lowercase()
-                || b.is_ascii_digit()
-                || (at > 0 && matches!(b, b'_' | b'-' | b'*' | b'/' | b'@'))
-        };
-        if let Some(at) = key.iter().enumerate().position(|c| !key_ok(c)) {
-            return Err(TraceStateError::InvalidKey { index, at });
-        }
-        if key.is_empty() || key.len() > 256 {
-            return Err(TraceStateError::InvalidKey {
-                index,
-                at: key.len().min(256),
-            });
-        }
-        let value_ok = |&b: &u8| (0x20..=0x7E).contains(&b) && b != b',' && b != b'=';
-        if let Some(at) = value.iter().position(|b| !value_ok(b)) {
-            return Err(TraceStateError::InvalidValue {
-                index,
-                at: equals + 1 + at,
-            });
-        }
-        // The member is trimmed, so the value cannot end in a space; it can be empty.
-        if value.is_empty() || value.len() > 256 {
-            return Err(TraceStateError::InvalidValue {
-                index,
-                at: equals + 1 + value.len().min(256),
-            });
-        }
-        if keys[..count].contains(&key) {
-            return Err(TraceStateError::DuplicateKey { index });
-        }
-        keys[count] = key;
-        count += 1;
-    }
-    Ok(count > 0)
-}
-
-fn count_nonempty(value: &[u8]) -> usize {
-    value
-        .split(|&b| b == b',')
-        .filter(|m| !trim_ows(m).is_empty())
-        .count()
 }
 
 /// A `traceparent` header value, version `00`, 55 bytes on the stack.
@@ -892,96 +620,6 @@ impl fmt::Display for TraceContextError {
 }
 
 impl Error for TraceContextError {}
-
-/// Why a `tracestate` was dropped. `index` counts the non-empty list members from 0;
-/// `at` is a byte offset in the member, surrounding whitespace trimmed.
-///
-/// # Examples
-///
-/// ```
-/// use cls_core::w3c::{TraceContext, TraceStateError};
-///
-/// let mut context = TraceContext::new_root(true);
-/// let error = context.set_tracestate(["rojo=1,Congo=2"]).unwrap_err();
-/// assert_eq!(error, TraceStateError::InvalidKey { index: 1, at: 0 });
-/// assert_eq!(
-///     error.to_string(),
-///     "tracestate dropped: byte 0 of the key of member 1 is not allowed (a-z 0-9 _ - * / @, \
-///      starting with a letter or digit, at most 256)",
-/// );
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TraceStateError {
-    /// Longer than [`MAX_TRACESTATE_BYTES`], all headers joined with `,`.
-    TooLong {
-        /// The length, as far as it was read.
-        bytes: usize,
-    },
-    /// More than [`MAX_TRACESTATE_MEMBERS`] non-empty members.
-    TooManyMembers {
-        /// How many.
-        members: usize,
-    },
-    /// A member without `=`.
-    MissingEquals {
-        /// Which member.
-        index: usize,
-    },
-    /// A key that breaks the key rule.
-    InvalidKey {
-        /// Which member.
-        index: usize,
-        /// Offset of the offending byte in the member.
-        at: usize,
-    },
-    /// A value that breaks the value rule.
-    InvalidValue {
-        /// Which member.
-        index: usize,
-        /// Offset of the offending byte in the member.
-        at: usize,
-    },
-    /// A key that an earlier member has.
-    DuplicateKey {
-        /// Which member.
-        index: usize,
-    },
-}
-
-impl fmt::Display for TraceStateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("tracestate dropped: ")?;
-        match self {
-            Self::TooLong { bytes } => write!(
-                f,
-                "{bytes} bytes, more than the {MAX_TRACESTATE_BYTES} kept"
-            ),
-            Self::TooManyMembers { members } => write!(
-                f,
-                "{members} list members, more than the limit of {MAX_TRACESTATE_MEMBERS}"
-            ),
-            Self::MissingEquals { index } => {
-                write!(f, "member {index} is not `key=value`, it has no `=`")
-            }
-            Self::InvalidKey { index, at } => write!(
-                f,
-                "byte {at} of the key of member {index} is not allowed (a-z 0-9 _ - * / @, \
-                 starting with a letter or digit, at most 256)"
-            ),
-            Self::InvalidValue { index, at } => write!(
-                f,
-                "byte {at} of member {index} is not allowed in a value (1 to 256 printable \
-                 ASCII characters other than `,` and `=`)"
-            ),
-            Self::DuplicateKey { index } => {
-                write!(f, "member {index} repeats the key of an earlier member")
-            }
-        }
-    }
-}
-
-impl Error for TraceStateError {}
 
 #[cfg(test)]
 mod tests {
