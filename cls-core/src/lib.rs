@@ -130,6 +130,8 @@ mod snapshot;
 mod spawn;
 mod store;
 mod string_path;
+#[cfg(feature = "w3c")]
+pub mod w3c;
 #[cfg(feature = "tower")]
 pub mod web;
 

@@ -104,6 +104,8 @@ mod read;
 mod spawn_ct;
 mod spawn_mt;
 mod sync_scope;
+#[cfg(feature = "w3c")]
+mod w3c;
 mod write;
 
 #[derive(ClsStore, Clone, Default)]
@@ -178,6 +180,8 @@ fn run_all() {
     json::run(&mut h);
     #[cfg(feature = "tower")]
     id_gen::run(&mut h);
+    #[cfg(feature = "w3c")]
+    w3c::run(&mut h);
     h.finish();
 }
 

@@ -1,0 +1,282 @@
+//! The `w3c_*` groups (feature `w3c`): the wire codecs on the request path.
+//!
+//! - `w3c_extract`: three baggage members read into typed fields, as the layer will do for
+//!   each inbound request (issue 10's aim: at most ~300 ns);
+//! - `w3c_inject`: three fields written as baggage, into a request without one and merged
+//!   into one that has one (aim: at most ~150 ns without);
+//! - `w3c_traceparent`: an inbound `traceparent` read, a child made, its header written.
+//!
+//! Until the `opentelemetry` feature brings opentelemetry-sdk's propagators as the peer,
+//! the peer is the straightforward code a service writes by hand (and what the
+//! propagators do in substance): split, decode and copy every member into a
+//! `HashMap<String, String>`; format each member into its own `String` and join them.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::hint::black_box;
+
+use cls_core::w3c::{Baggage, BaggageEncoder, TraceContext};
+
+use crate::harness::{Group, Harness, Term};
+
+const INBOUND: &str = "tenant=acme,user.id=42,region=eu%20west";
+const EXISTING: &str = "other=1,session=abc";
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// The propagated fields of a store.
+#[derive(Default)]
+struct Fields {
+    tenant: String,
+    user_id: Option<u64>,
+    region: String,
+}
+
+fn fields() -> Fields {
+    Fields {
+        tenant: "acme".to_owned(),
+        user_id: Some(42),
+        region: "eu west".to_owned(),
+    }
+}
+
+/// The peer's decoding: `%XX` to bytes, lossy UTF-8.
+fn naive_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn naive_extract(header: &str) -> Fields {
+    let mut map = HashMap::new();
+    for member in header.split(',') {
+        let pair = member.split(';').next().unwrap_or_default();
+        if let Some((key, value)) = pair.split_once('=') {
+            map.entry(key.trim().to_owned())
+                .or_insert_with(|| naive_decode(value.trim()));
+        }
+    }
+    Fields {
+        tenant: map.get("tenant").cloned().unwrap_or_default(),
+        user_id: map.get("user.id").and_then(|v| v.parse().ok()),
+        region: map.get("region").cloned().unwrap_or_default(),
+    }
+}
+
+fn cls_extract(header: &str) -> Fields {
+    let mut fields = Fields::default();
+    if let Ok(baggage) = Baggage::parse(header) {
+        if let Some(Ok(tenant)) = baggage.get("tenant").map(str::parse) {
+            fields.tenant = tenant;
+        }
+        fields.user_id = baggage.get("user.id").and_then(|v| v.parse().ok());
+        if let Some(Ok(region)) = baggage.get("region").map(str::parse) {
+            fields.region = region;
+        }
+    }
+    fields
+}
+
+fn naive_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// The peer: one `String` per member, joined, merged by string concatenation.
+fn naive_inject(fields: &Fields, existing: Option<&str>) -> String {
+    let mut members = vec![
+        format!("tenant={}", naive_encode(&fields.tenant)),
+        format!("region={}", naive_encode(&fields.region)),
+    ];
+    if let Some(id) = fields.user_id {
+        members.insert(1, format!("user.id={id}"));
+    }
+    let joined = members.join(",");
+    match existing {
+        Some(existing) => format!("{existing},{joined}"),
+        None => joined,
+    }
+}
+
+/// Every field through `push` (its `Display`), as generic code over the field types does.
+fn cls_inject(fields: &Fields, existing: Option<&str>, out: &mut String) {
+    out.clear();
+    out.push_str(existing.unwrap_or_default());
+    let mut encoder = BaggageEncoder::new(out);
+    let _ = encoder.push("tenant", &fields.tenant);
+    if let Some(id) = &fields.user_id {
+        let _ = encoder.push("user.id", id);
+    }
+    let _ = encoder.push("region", &fields.region);
+}
+
+/// The text fields through `push_str`, which skips `fmt`.
+fn cls_inject_str(fields: &Fields, out: &mut String) {
+    out.clear();
+    let mut encoder = BaggageEncoder::new(out);
+    let _ = encoder.push_str("tenant", &fields.tenant);
+    if let Some(id) = &fields.user_id {
+        let _ = encoder.push("user.id", id);
+    }
+    let _ = encoder.push_str("region", &fields.region);
+}
+
+fn naive_traceparent(value: &str) -> Option<String> {
+    let mut parts = value.split('-');
+    let (_version, trace_id, _parent, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let trace_id = u128::from_str_radix(trace_id, 16).ok()?;
+    let flags = u8::from_str_radix(flags, 16).ok()?;
+    let parent = u64::from(black_box(7_u32)) << 32 | 1;
+    Some(format!("00-{trace_id:032x}-{parent:016x}-{flags:02x}"))
+}
+
+fn cls_traceparent(value: &str) -> Option<cls_core::w3c::TraceParent> {
+    TraceContext::parse(value)
+        .ok()
+        .map(|context| context.child().traceparent())
+}
+
+pub(crate) fn run(h: &mut Harness) {
+    sanity_checks();
+    h.run(
+        Group::new(
+            "w3c_extract",
+            "3 baggage members read into typed fields vs a hand-written HashMap parse",
+        )
+        .case(
+            "naive: split, decode, HashMap<String, String>, parse",
+            |n| time_unrolled!(n, black_box(naive_extract(black_box(INBOUND)))),
+        )
+        .case("cls w3c::Baggage::parse + get + FromStr x3", |n| {
+            time_unrolled!(n, black_box(cls_extract(black_box(INBOUND))))
+        })
+        .target(
+            "cls extract / naive extract",
+            Term::Case(1),
+            Term::Case(0),
+            1.0,
+        ),
+    );
+
+    let fields = fields();
+    let mut out = String::new();
+    let mut out_merged = String::new();
+    let mut out_str = String::new();
+    h.run(
+        Group::new(
+            "w3c_inject",
+            "3 fields written as baggage vs format! per member and join",
+        )
+        .case("naive: format! + join, no existing header", |n| {
+            time_unrolled!(n, black_box(naive_inject(black_box(&fields), None)))
+        })
+        .case(
+            "cls BaggageEncoder x3, no existing header (buffer reused)",
+            |n| time_unrolled!(n, cls_inject(black_box(&fields), None, black_box(&mut out))),
+        )
+        .case(
+            "cls BaggageEncoder push_str x2 + push, no existing header",
+            |n| {
+                time_unrolled!(
+                    n,
+                    cls_inject_str(black_box(&fields), black_box(&mut out_str))
+                )
+            },
+        )
+        .case(
+            "naive: format! + join, merged after an existing header",
+            |n| {
+                time_unrolled!(
+                    n,
+                    black_box(naive_inject(black_box(&fields), Some(EXISTING)))
+                )
+            },
+        )
+        .case(
+            "cls BaggageEncoder x3, merged into an existing header",
+            |n| {
+                time_unrolled!(
+                    n,
+                    cls_inject(
+                        black_box(&fields),
+                        Some(EXISTING),
+                        black_box(&mut out_merged)
+                    )
+                )
+            },
+        )
+        .target(
+            "cls inject / naive inject",
+            Term::Case(1),
+            Term::Case(0),
+            1.0,
+        )
+        .info("cls push_str / cls push", Term::Case(2), Term::Case(1))
+        .target(
+            "cls merged inject / naive merged inject",
+            Term::Case(4),
+            Term::Case(3),
+            1.0,
+        ),
+    );
+
+    h.run(
+        Group::new(
+            "w3c_traceparent",
+            "traceparent read, child made, header written vs split + from_str_radix + format!",
+        )
+        .case("naive: split('-'), from_str_radix, format!", |n| {
+            time_unrolled!(n, black_box(naive_traceparent(black_box(TRACEPARENT))))
+        })
+        .case("cls TraceContext::parse + child + traceparent", |n| {
+            time_unrolled!(n, black_box(cls_traceparent(black_box(TRACEPARENT))))
+        })
+        .target("cls traceparent / naive", Term::Case(1), Term::Case(0), 1.0),
+    );
+}
+
+/// Both sides of each group compute the same thing.
+fn sanity_checks() {
+    for extract in [naive_extract, cls_extract] {
+        let f = extract(INBOUND);
+        assert_eq!(
+            (f.tenant.as_str(), f.user_id, f.region.as_str()),
+            ("acme", Some(42), "eu west")
+        );
+    }
+    let mut out = String::new();
+    for existing in [None, Some(EXISTING)] {
+        cls_inject(&fields(), existing, &mut out);
+        assert_eq!(out, naive_inject(&fields(), existing));
+    }
+    cls_inject_str(&fields(), &mut out);
+    assert_eq!(out, naive_inject(&fields(), None));
+    let cls = cls_traceparent(TRACEPARENT).unwrap();
+    let naive = naive_traceparent(TRACEPARENT).unwrap();
+    assert_eq!(cls.as_str()[..36], naive[..36]);
+    assert_eq!(cls.as_str()[52..], naive[52..]);
+}
