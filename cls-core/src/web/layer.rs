@@ -106,6 +106,7 @@ pub(crate) struct Config<G> {
     pub(crate) trust: Trust,
     pub(crate) generator: G,
     pub(crate) echo: bool,
+    pub(crate) id_from_trace: bool,
 }
 
 impl<S: ClsStore + Default> ClsLayer<S> {
@@ -132,6 +133,7 @@ impl<S: ClsStore + Default> ClsLayer<S> {
                 trust: Trust::IfValid,
                 generator: MakeUuidV4,
                 echo: true,
+                id_from_trace: false,
             },
             setup: NoSetup,
             store: PhantomData,
@@ -202,6 +204,45 @@ impl<S, G, U> ClsLayer<S, G, U> {
         self
     }
 
+    /// Uses the trace id of a valid inbound `traceparent` as the request id when no id
+    /// header was kept (`false` by default): one id for the logs and the traces of a
+    /// request, as many services do. Without a valid `traceparent`, the generator makes
+    /// the id as usual.
+    ///
+    /// The trace id is 32 lowercase hex digits, which [`Trust::IfValid`] keeps when the
+    /// next service receives it as its id header.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    ///
+    /// use cls_core::web::{self, ClsLayer};
+    /// # use cls_core::ClsStore;
+    /// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: String }
+    /// use http::{Request, Response};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let layer = ClsLayer::<AppStore>::new().request_id_from_trace(true);
+    /// let service = layer.layer(service_fn(|_: Request<()>| async {
+    ///     Ok::<_, Infallible>(Response::new(web::request_id().unwrap().to_string()))
+    /// }));
+    /// let request = Request::get("/")
+    ///     .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+    ///     .body(())?;
+    /// let response = service.oneshot(request).await?;
+    /// assert_eq!(response.headers()["x-request-id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn request_id_from_trace(mut self, enabled: bool) -> Self {
+        self.config.id_from_trace = enabled;
+        self
+    }
+
     /// Makes the id of requests whose inbound id is missing or refused with `generator`,
     /// which sees the request; [`uuid_v4`](crate::web::uuid_v4) by default.
     ///
@@ -227,6 +268,7 @@ impl<S, G, U> ClsLayer<S, G, U> {
                 trust: self.config.trust,
                 generator,
                 echo: self.config.echo,
+                id_from_trace: self.config.id_from_trace,
             },
             setup: self.setup,
             store: PhantomData,
@@ -366,6 +408,7 @@ impl<S, G, U> fmt::Debug for ClsLayer<S, G, U> {
             .field("header", &self.config.header)
             .field("trust", &self.config.trust)
             .field("echo", &self.config.echo)
+            .field("request_id_from_trace", &self.config.id_from_trace)
             .finish_non_exhaustive()
     }
 }

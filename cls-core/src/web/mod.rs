@@ -170,7 +170,7 @@ pub use self::make_request_id::{MakeRequestId, MakeUuidV4};
 pub use self::propagate::{PropagateLayer, PropagateService};
 pub use self::request_id::{InvalidRequestId, RequestId, Trust, X_REQUEST_ID};
 pub use self::request_info::RequestInfo;
-pub use self::scope::{job_context, request, request_context, request_id};
+pub use self::scope::{job_context, request, request_context, request_id, trace_context};
 pub use self::service::ClsService;
 pub use self::setup::{NoSetup, Setup, SetupFn};
 pub use self::setup_async::{AsyncSetupFn, SetupFuture};

@@ -2,14 +2,20 @@
 
 use std::task::{Context as TaskContext, Poll};
 
-use http::{HeaderName, Request};
+use http::{HeaderName, HeaderValue, Request};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::web::{request_id, X_REQUEST_ID};
+use crate::web::{request_id, trace_context, X_REQUEST_ID};
+
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 
 /// A tower [`Layer`] for HTTP clients: puts the id of the current request (or job) on
-/// each outgoing request that has none, so that the next service logs the same id.
+/// each outgoing request that has none, so that the next service logs the same id; and,
+/// when the request came with a W3C trace context ([`trace_context`]), a child
+/// `traceparent` (the same trace id, a new parent id) with its `tracestate` unchanged,
+/// unless the outgoing request has a `traceparent` already.
 ///
 /// Where tower-http's `PropagateRequestIdLayer` copies an id from a server's request to its
 /// response, this one works on the client stack, reading the id from the context with
@@ -160,11 +166,24 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        if !request.headers().contains_key(&self.header) {
+        let headers = request.headers_mut();
+        if !headers.contains_key(&self.header) {
             if let Some(id) = request_id() {
-                request
-                    .headers_mut()
-                    .insert(self.header.clone(), id.header_value());
+                headers.insert(self.header.clone(), id.header_value());
+            }
+        }
+        if !headers.contains_key(TRACEPARENT) {
+            if let Some(trace) = trace_context() {
+                let child = trace.child();
+                let parent = HeaderValue::from_str(child.traceparent().as_str())
+                    .expect("a traceparent is printable ASCII");
+                headers.insert(TRACEPARENT, parent);
+                if let Some(state) = child.tracestate() {
+                    // Valid, so printable ASCII: forwarded unchanged.
+                    if let Ok(state) = HeaderValue::from_str(state) {
+                        headers.insert(TRACESTATE, state);
+                    }
+                }
             }
         }
         self.inner.call(request)

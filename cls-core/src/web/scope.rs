@@ -1,5 +1,6 @@
 //! The request scope: the context every request (or job) gets, whatever the user's stores.
 
+use crate::w3c::TraceContext;
 use crate::web::after::{AfterQueue, Afterwards};
 use crate::web::{uuid_v4, RequestId, RequestInfo};
 use crate::{path, Cls, ClsStore, Context};
@@ -12,6 +13,8 @@ use crate::{path, Cls, ClsStore, Context};
 pub(crate) struct RequestScope {
     id: Option<RequestId>,
     info: Option<RequestInfo>,
+    // The inbound W3C trace context, when the request came with a valid one.
+    trace: Option<TraceContext>,
     // The `after` work of a request served by the `ClsLayer`; `None` in scopes opened by
     // hand, where there is no response to wait for.
     after: Option<AfterQueue>,
@@ -70,6 +73,48 @@ pub fn request() -> Option<RequestInfo> {
     REQUEST.try_get::<path!(info)>().ok().flatten()
 }
 
+/// The W3C trace context the request being served arrived with (its `traceparent` and
+/// `tracestate` headers), or `None` outside a request, or when it came without a valid
+/// one.
+///
+/// The `ClsLayer` parses the headers exactly as W3C Trace Context level 1 says (an invalid
+/// `traceparent` is ignored, never echoed); [`PropagateLayer`](crate::web::PropagateLayer)
+/// sends a child of it (the same trace id, a new parent id) on outbound requests. Give it
+/// to a tracer as the remote parent of the request's span, or log its
+/// [`trace_id`](TraceContext::trace_id).
+///
+/// # Examples
+///
+/// ```
+/// use std::convert::Infallible;
+///
+/// use cls_core::web::{self, ClsLayer};
+/// # use cls_core::ClsStore;
+/// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: String }
+/// use http::{Request, Response};
+/// use tower::{service_fn, Layer, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let service = ClsLayer::<AppStore>::new().layer(service_fn(|_: Request<()>| async {
+///     let trace = web::trace_context().expect("a valid traceparent came");
+///     Ok::<_, Infallible>(Response::new(format!("{} {}", trace.trace_id(), trace.sampled())))
+/// }));
+/// let request = Request::get("/")
+///     .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+///     .body(())?;
+/// let body = service.oneshot(request).await?.into_body();
+/// let body = http_body_util::BodyExt::collect(body).await?.to_bytes();
+/// assert_eq!(body, "4bf92f3577b34da6a3ce929d0e0e4736 true");
+/// assert!(web::trace_context().is_none());
+/// # Ok(())
+/// # }
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub fn trace_context() -> Option<TraceContext> {
+    REQUEST.try_get::<path!(trace)>().ok().flatten()
+}
+
 /// Opens the request scope for an HTTP request, as the `ClsLayer` does: inside, [`request_id`] returns `id` and [`request`] returns `info`.
 ///
 /// For middleware of your own (or a server that is not tower-based); join the result
@@ -93,6 +138,7 @@ pub fn request_context(id: RequestId, info: RequestInfo) -> Context {
     REQUEST.context(RequestScope {
         id: Some(id),
         info: Some(info),
+        trace: None,
         after: None,
     })
 }
@@ -108,11 +154,16 @@ pub(crate) fn awaits_response() -> bool {
 
 /// [`request_context`] for the layer, whose response ends the request: the scope with a
 /// queue for [`after`](crate::web::after) work, and the guard that starts that work.
-pub(crate) fn layer_request_context(id: RequestId, info: RequestInfo) -> (Context, Afterwards) {
+pub(crate) fn layer_request_context(
+    id: RequestId,
+    info: RequestInfo,
+    trace: Option<TraceContext>,
+) -> (Context, Afterwards) {
     let (queue, afterwards) = Afterwards::open();
     let context = REQUEST.context(RequestScope {
         id: Some(id),
         info: Some(info),
+        trace,
         after: Some(queue),
     });
     (context, afterwards)
@@ -150,6 +201,7 @@ pub fn job_context(id: Option<RequestId>) -> Context {
     REQUEST.context(RequestScope {
         id: Some(id.unwrap_or_else(uuid_v4)),
         info: None,
+        trace: None,
         after: None,
     })
 }

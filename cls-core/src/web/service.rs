@@ -4,15 +4,16 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::task::{Context as TaskContext, Poll};
 
-use http::{HeaderName, Request, Response};
+use http::{HeaderMap, HeaderName, Request, Response};
 use tower_service::Service;
 
+use crate::w3c::TraceContext;
 use crate::web::after::Afterwards;
 use crate::web::layer::Config;
 use crate::web::scope::{awaits_response, layer_request_context, REQUEST};
 use crate::web::{
-    request as request_info, request_id, ClsBody, MakeRequestId, MakeUuidV4, NoSetup, RequestId,
-    RequestInfo, ResponseFuture, Setup, SetupFn,
+    request as request_info, request_id, trace_context, ClsBody, MakeRequestId, MakeUuidV4,
+    NoSetup, RequestId, RequestInfo, ResponseFuture, Setup, SetupFn,
 };
 use crate::{Cls, ClsStore, Context};
 
@@ -29,7 +30,7 @@ use crate::{Cls, ClsStore, Context};
 /// use cls_core::web::{self, ClsLayer, ClsService};
 /// # use cls_core::ClsStore;
 /// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: String }
-/// use http::{HeaderName, Request, Response};
+/// use http::{HeaderMap, HeaderName, Request, Response};
 /// use tower::{service_fn, Layer, ServiceExt};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -244,17 +245,21 @@ impl<T, S, G: MakeRequestId, U> ClsService<T, S, G, U> {
             }
             // A scope opened by hand (`request_context`, `job_context`) has no response of
             // its own: this layer's is the one its `after` work waits for.
-            let (scope, after) = layer_request_context(id, info.clone());
+            let (scope, after) = layer_request_context(id, info.clone(), trace_context());
             finish.after = Some(after);
             return (around.join(scope), info, finish);
         }
 
+        let trace = inbound_trace(request.headers());
         let (id, info) = match config.trust.accept(request.headers(), &config.header) {
             Some(id) => (id, RequestInfo::from_request(request)),
             None => {
                 request.headers_mut().remove(&config.header);
                 let info = RequestInfo::from_request(request);
-                let id = config.generator.make_request_id(&info);
+                let id = match &trace {
+                    Some(trace) if config.id_from_trace => trace_request_id(trace),
+                    _ => config.generator.make_request_id(&info),
+                };
                 request
                     .headers_mut()
                     .insert(config.header.clone(), id.header_value());
@@ -264,7 +269,7 @@ impl<T, S, G: MakeRequestId, U> ClsService<T, S, G, U> {
             }
         };
         let echo = config.echo.then(|| (config.header.clone(), id.clone()));
-        let (context, after) = layer_request_context(id, info.clone());
+        let (context, after) = layer_request_context(id, info.clone(), trace);
         let finish = Finish {
             echo,
             after: Some(after),
@@ -294,3 +299,29 @@ impl<T: fmt::Debug, S, G, U> fmt::Debug for ClsService<T, S, G, U> {
             .finish_non_exhaustive()
     }
 }
+
+/// The request's W3C trace context: a valid `traceparent` sent once, with its
+/// `tracestate` when that is valid too. Anything else is ignored, as the specification
+/// asks.
+fn inbound_trace(headers: &HeaderMap) -> Option<TraceContext> {
+    let mut parents = headers.get_all(TRACEPARENT).iter();
+    let parent = parents.next()?;
+    if parents.next().is_some() {
+        return None;
+    }
+    let mut trace = TraceContext::parse(parent.as_bytes()).ok()?;
+    if headers.contains_key(TRACESTATE) {
+        // An invalid `tracestate` is dropped whole; the parent stands.
+        let _ = trace.set_tracestate(headers.get_all(TRACESTATE).iter().map(|v| v.as_bytes()));
+    }
+    Some(trace)
+}
+
+/// The trace id as a request id: 32 lowercase hex digits, always valid.
+fn trace_request_id(trace: &TraceContext) -> RequestId {
+    let hex = trace.trace_id().to_string();
+    RequestId::new(&hex).expect("32 lowercase hex digits are a valid request id")
+}
+
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
