@@ -123,7 +123,10 @@ impl<S: ClsStore + Default> ClsLayer<S> {
     /// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: String }
     ///
     /// let layer = ClsLayer::<AppStore>::new();
-    /// assert_eq!(format!("{layer:?}"), r#"ClsLayer { header: "x-request-id", trust: IfValid, echo: true, .. }"#);
+    /// assert_eq!(
+    ///     format!("{layer:?}"),
+    ///     r#"ClsLayer { header: "x-request-id", trust: IfValid, echo: true, request_id_from_trace: false, .. }"#
+    /// );
     /// ```
     #[must_use]
     pub fn new() -> Self {
