@@ -130,6 +130,7 @@ mod snapshot;
 mod spawn;
 mod store;
 mod string_path;
+mod tagged;
 #[cfg(feature = "tower")]
 pub mod web;
 
@@ -150,6 +151,7 @@ pub use crate::scoped::Scoped;
 pub use crate::snapshot::{snapshot, try_snapshot, Snapshot};
 pub use crate::spawn::{bind, spawn, spawn_blocking};
 pub use crate::store::{ClsStore, Terminal};
+pub use crate::tagged::{tagged_keys, visit_tagged, FieldTag, TagVisitor};
 
 /// Derives [`ClsStore`] for a struct with named fields, making every field reachable by a
 /// typed path.
