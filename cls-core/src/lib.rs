@@ -124,6 +124,9 @@ mod fixture;
 mod frame;
 #[cfg(feature = "serde")]
 mod json;
+#[cfg(any(feature = "tracing", feature = "log"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "tracing", feature = "log"))))]
+pub mod logging;
 mod path;
 mod scoped;
 mod snapshot;

@@ -1,0 +1,170 @@
+//! Escaping: a value from a store or a request can hold anything (spaces, quotes, `=`,
+//! newlines, ANSI escapes), and must never forge a second line, a second `key=value` or a
+//! JSON key.
+
+use std::cell::RefCell;
+use std::fmt::{self, Write as _};
+
+/// Writes `value` as the value of a `key=value` pair on a text line: bare when it is a
+/// nonempty run of printable ASCII without `"`, `=` or `\`, quoted otherwise, with `"` and
+/// `\` escaped, `\n`, `\r` and `\t` spelled so, and every other control, whitespace other
+/// than a space, invisible or direction-changing character written as `\u{…}`.
+pub(crate) fn write_text_value(out: &mut dyn fmt::Write, value: &dyn fmt::Display) -> fmt::Result {
+    with_scratch(|scratch| {
+        // A `Display` that fails leaves what it wrote; the line goes on with that.
+        let _ = write!(scratch, "{value}");
+        write_text_str(out, scratch)
+    })
+}
+
+/// [`write_text_value`] for a string.
+pub(crate) fn write_text_str(out: &mut dyn fmt::Write, value: &str) -> fmt::Result {
+    let bare = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'=' | b'\\'));
+    if bare {
+        return out.write_str(value);
+    }
+    out.write_char('"')?;
+    let mut start = 0;
+    for (at, c) in value.char_indices() {
+        let escape = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            c if c == ' ' || !(c.is_control() || c.is_whitespace() || is_invisible(c)) => continue,
+            _ => "",
+        };
+        out.write_str(&value[start..at])?;
+        if escape.is_empty() {
+            write!(out, "\\u{{{:04x}}}", u32::from(c))?;
+        } else {
+            out.write_str(escape)?;
+        }
+        start = at + c.len_utf8();
+    }
+    out.write_str(&value[start..])?;
+    out.write_char('"')
+}
+
+/// Characters that print as nothing or reorder what follows (format characters: zero-width
+/// spaces and joiners, bidirectional overrides and isolates, the byte-order mark): written
+/// escaped so that a line reads as it is.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00ad}' | '\u{061c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
+}
+
+/// A `fmt::Write` that writes the contents of a JSON string: what is written through it is
+/// escaped on the way (`"`, `\`, every control character, and U+2028/U+2029, which some
+/// JSON readers take for line ends), so any `Display` or `Debug` can be written straight into
+/// a JSON string without a buffer.
+pub(crate) struct JsonStr<'a>(pub(crate) &'a mut dyn fmt::Write);
+
+impl fmt::Write for JsonStr<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut start = 0;
+        for (at, c) in s.char_indices() {
+            let escape = match c {
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                c if c >= ' ' && c != '\u{7f}' && c != '\u{2028}' && c != '\u{2029}' => continue,
+                _ => "",
+            };
+            self.0.write_str(&s[start..at])?;
+            if escape.is_empty() {
+                write!(self.0, "\\u{:04x}", u32::from(c))?;
+            } else {
+                self.0.write_str(escape)?;
+            }
+            start = at + c.len_utf8();
+        }
+        self.0.write_str(&s[start..])
+    }
+}
+
+/// Writes `value` as a quoted JSON string.
+pub(crate) fn write_json_str(out: &mut dyn fmt::Write, value: &str) -> fmt::Result {
+    out.write_char('"')?;
+    JsonStr(out).write_str(value)?;
+    out.write_char('"')
+}
+
+/// Writes `value`'s `Display` as a quoted JSON string.
+pub(crate) fn write_json_display(
+    out: &mut dyn fmt::Write,
+    value: &dyn fmt::Display,
+) -> fmt::Result {
+    out.write_char('"')?;
+    write!(JsonStr(out), "{value}")?;
+    out.write_char('"')
+}
+
+thread_local! {
+    /// Where a text value is formatted before it is known whether it needs quotes: kept per
+    /// thread, so that a line costs no allocation once the thread has logged one.
+    static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// A value longer than this leaves the scratch buffer it grew behind when done.
+const SCRATCH_KEPT: usize = 1024;
+
+/// Calls `f` with an empty scratch string: the thread's own, or a new one when the thread's
+/// is in use (a `Display` that logs) or gone (a thread's destructors).
+fn with_scratch<R>(f: impl FnOnce(&mut String) -> R) -> R {
+    let mut f = Some(f);
+    let reused = SCRATCH.try_with(|cell| {
+        let Ok(mut scratch) = cell.try_borrow_mut() else {
+            return None;
+        };
+        scratch.clear();
+        let result = (f.take().expect("called once"))(&mut scratch);
+        if scratch.capacity() > SCRATCH_KEPT {
+            *scratch = String::new();
+        }
+        Some(result)
+    });
+    match (reused, f) {
+        (Ok(Some(result)), _) => result,
+        (_, Some(f)) => f(&mut String::new()),
+        (_, None) => unreachable!("the closure ran and returned a result"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(value: &str) -> String {
+        let mut out = String::new();
+        write_text_str(&mut out, value).unwrap();
+        out
+    }
+
+    #[test]
+    fn plain_values_stay_bare_and_others_are_quoted() {
+        assert_eq!(text("acme"), "acme");
+        assert_eq!(text("0f3a-9"), "0f3a-9");
+        assert_eq!(text(""), "\"\"");
+        assert_eq!(text("a b"), "\"a b\"");
+        assert_eq!(text("x=1"), "\"x=1\"");
+        assert_eq!(text("say \"hi\"\n"), "\"say \\\"hi\\\"\\n\"");
+        assert_eq!(text("\u{1b}[31m"), "\"\\u{001b}[31m\"");
+        assert_eq!(text("Zürich"), "\"Zürich\"");
+        assert_eq!(text("a\u{202e}b"), "\"a\\u{202e}b\"");
+    }
+
+    #[test]
+    fn json_strings_escape_quotes_controls_and_line_separators() {
+        let mut out = String::new();
+        write_json_str(&mut out, "\"}\n\u{1}\u{2028}é").unwrap();
+        assert_eq!(out, "\"\\\"}\\n\\u0001\\u2028é\"");
+    }
+}
