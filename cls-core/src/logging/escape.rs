@@ -5,27 +5,19 @@
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 
-/// Writes `value` as the value of a `key=value` pair on a text line: bare when it is a
-/// nonempty run of printable ASCII without `"`, `=` or `\`, quoted otherwise, with `"` and
-/// `\` escaped, `\n`, `\r` and `\t` spelled so, and every other control, whitespace other
-/// than a space, invisible or direction-changing character written as `\u{…}`.
-pub(crate) fn write_text_value(out: &mut dyn fmt::Write, value: &dyn fmt::Display) -> fmt::Result {
-    with_scratch(|scratch| {
-        // A `Display` that fails leaves what it wrote; the line goes on with that.
-        let _ = write!(scratch, "{value}");
-        write_text_str(out, scratch)
-    })
-}
-
-/// [`write_text_value`] for a string.
-pub(crate) fn write_text_str(out: &mut dyn fmt::Write, value: &str) -> fmt::Result {
-    let bare = !value.is_empty()
+/// Whether a value is written bare after `key=`: a nonempty run of printable ASCII without
+/// `"`, `=` or `\`. Any other value is written with [`write_quoted`].
+pub(crate) fn is_bare(value: &str) -> bool {
+    !value.is_empty()
         && value
             .bytes()
-            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'=' | b'\\'));
-    if bare {
-        return out.write_str(value);
-    }
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'=' | b'\\'))
+}
+
+/// Writes `value` quoted, with `"` and `\` escaped, `\n`, `\r` and `\t` spelled so, and
+/// every other control, whitespace other than a space, invisible or direction-changing
+/// character written as `\u{…}`.
+pub(crate) fn write_quoted(out: &mut dyn fmt::Write, value: &str) -> fmt::Result {
     out.write_char('"')?;
     let mut start = 0;
     for (at, c) in value.char_indices() {
@@ -108,17 +100,17 @@ pub(crate) fn write_json_display(
 }
 
 thread_local! {
-    /// Where a text value is formatted before it is known whether it needs quotes: kept per
-    /// thread, so that a line costs no allocation once the thread has logged one.
+    /// Where a text line is built before it is written: kept per thread, so that a line
+    /// costs no allocation once the thread has logged one.
     static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-/// A value longer than this leaves the scratch buffer it grew behind when done.
-const SCRATCH_KEPT: usize = 1024;
+/// A line longer than this leaves the scratch buffer it grew behind when done.
+const SCRATCH_KEPT: usize = 4096;
 
 /// Calls `f` with an empty scratch string: the thread's own, or a new one when the thread's
 /// is in use (a `Display` that logs) or gone (a thread's destructors).
-fn with_scratch<R>(f: impl FnOnce(&mut String) -> R) -> R {
+pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut String) -> R) -> R {
     let mut f = Some(f);
     let reused = SCRATCH.try_with(|cell| {
         let Ok(mut scratch) = cell.try_borrow_mut() else {
@@ -143,8 +135,11 @@ mod tests {
     use super::*;
 
     fn text(value: &str) -> String {
+        if is_bare(value) {
+            return value.to_owned();
+        }
         let mut out = String::new();
-        write_text_str(&mut out, value).unwrap();
+        write_quoted(&mut out, value).unwrap();
         out
     }
 

@@ -1,6 +1,6 @@
 //! `ClsFormat`: any text event format, with the context's fields appended to each line.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
 
 use tracing::{Event, Subscriber};
@@ -8,7 +8,7 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::escape::write_text_value;
+use super::escape::{is_bare, with_scratch, write_quoted};
 use super::stores::{visit_context, LogStores, Store};
 use crate::ClsStore;
 
@@ -31,7 +31,7 @@ use crate::ClsStore;
 ///   [`with`](crate::Cls::with) closure, it gets them as usual. Neither panics.
 /// - The fields go before the line's final newline; with a multi-line format (`Pretty`),
 ///   that is at the end of its last line.
-/// - `inner` writes through a buffer of this format's, which reports no ANSI support: turn
+/// - `inner` writes into a buffer of this format's, which reports no ANSI support: turn
 ///   colors on with the inner format's own `with_ansi(true)`.
 ///
 /// # Examples
@@ -167,58 +167,40 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let mut line = HoldNewline {
-            out: &mut writer,
-            held: false,
-        };
-        self.inner
-            .format_event(ctx, Writer::new(&mut line), event)?;
-        let mut result = Ok(());
-        visit_context::<L>(&mut |key: &'static str, value: &dyn fmt::Display| {
-            if result.is_ok() {
-                result = append(line.out, key, value);
+        // The whole line is built in a scratch buffer of this thread's, then written at once:
+        // the inner format writes into it as it would into the layer's own buffer, the
+        // final newline is taken off and put back after the fields, and each value is
+        // formatted in place and escaped only when it needs it.
+        with_scratch(|line| {
+            self.inner.format_event(ctx, Writer::new(line), event)?;
+            let newline = line.ends_with('\n');
+            if newline {
+                line.pop();
             }
-        });
-        result?;
-        if line.held {
-            line.out.write_char('\n')?;
-        }
-        Ok(())
+            visit_context::<L>(&mut |key: &'static str, value: &dyn fmt::Display| {
+                append(line, key, value);
+            });
+            if newline {
+                line.push('\n');
+            }
+            writer.write_str(line)
+        })
     }
 }
 
-/// ` key=value`, the value escaped.
-fn append(out: &mut Writer<'_>, key: &'static str, value: &dyn fmt::Display) -> fmt::Result {
-    out.write_char(' ')?;
+/// Appends ` key=value`, the value escaped.
+fn append(line: &mut String, key: &'static str, value: &dyn fmt::Display) {
+    line.push(' ');
     // Keys are checked by the derive (`[A-Za-z_][A-Za-z0-9_.-]*`): written as they are.
-    out.write_str(key)?;
-    out.write_char('=')?;
-    write_text_value(out, value)
-}
-
-/// Passes the inner format's output through, holding back a final newline so that the
-/// fields go before it.
-struct HoldNewline<'a, 'w> {
-    out: &'a mut Writer<'w>,
-    held: bool,
-}
-
-impl fmt::Write for HoldNewline<'_, '_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        if s.is_empty() {
-            return Ok(());
-        }
-        if self.held {
-            self.out.write_char('\n')?;
-            self.held = false;
-        }
-        match s.strip_suffix('\n') {
-            Some(rest) => {
-                self.held = true;
-                self.out.write_str(rest)
-            }
-            None => self.out.write_str(s),
-        }
+    line.push_str(key);
+    line.push('=');
+    let start = line.len();
+    // A `Display` that fails leaves what it wrote; the line goes on with that.
+    let _ = write!(line, "{value}");
+    if !is_bare(&line[start..]) {
+        let raw = line.split_off(start);
+        // Writing into a `String` cannot fail.
+        let _ = write_quoted(line, &raw);
     }
 }
 
