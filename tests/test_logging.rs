@@ -8,6 +8,7 @@
 //! are told apart by a marker of its own in the message. Synchronous tests use a subscriber
 //! of their own on their thread.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt;
 use std::io;
@@ -19,7 +20,7 @@ use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
-use cls_core::logging::{ClsFormat, ClsJsonFormat, ClsLogger};
+use cls_core::logging::{ClsFormat, ClsJsonFormat, ClsLogger, RequestSpanLayer};
 use cls_core::web::{ClsLayer, RequestInfo};
 use cls_core::{path, Cls, ClsStore};
 use futures_util::StreamExt;
@@ -95,12 +96,64 @@ fn inner() -> Format<Full, ()> {
     tracing_subscriber::fmt::format().without_time()
 }
 
-/// The three captures of a subscriber: `ClsFormat`, the same inner format alone, JSON.
+/// The captures of a subscriber: `ClsFormat`, the same inner format alone, JSON, and the
+/// fields of every `request` span.
 #[derive(Clone, Default)]
 struct Captures {
     cls: Capture,
     plain: Capture,
     json: Capture,
+    spans: SpanFields,
+}
+
+/// Each `request` span's fields as `key=value`, in the order recorded.
+#[derive(Clone, Default)]
+struct SpanFields(Arc<Mutex<HashMap<u64, Vec<String>>>>);
+
+struct FieldList<'a>(&'a mut Vec<String>);
+
+impl tracing::field::Visit for FieldList<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+        self.0.push(format!("{}={value:?}", field.name()));
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SpanFields {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if attrs.metadata().name() == "request" {
+            let mut spans = self.0.lock().unwrap();
+            attrs.record(&mut FieldList(spans.entry(id.into_u64()).or_default()));
+        }
+    }
+
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if let Some(fields) = self.0.lock().unwrap().get_mut(&id.into_u64()) {
+            values.record(&mut FieldList(fields));
+        }
+    }
+}
+
+impl SpanFields {
+    /// The fields of the span one of whose fields contains `marker`.
+    fn of(&self, marker: &str) -> Vec<String> {
+        let spans = self.0.lock().unwrap();
+        let mut found = spans
+            .values()
+            .filter(|f| f.iter().any(|v| v.contains(marker)));
+        let fields = found.next().cloned().unwrap_or_default();
+        assert!(found.next().is_none(), "one span for {marker}");
+        fields
+    }
 }
 
 fn subscriber(captures: &Captures) -> impl tracing::Subscriber + Send + Sync {
@@ -110,6 +163,7 @@ fn subscriber(captures: &Captures) -> impl tracing::Subscriber + Send + Sync {
         captures.json.clone(),
     );
     tracing_subscriber::registry()
+        .with(captures.spans.clone())
         .with(
             tracing_subscriber::fmt::layer()
                 .event_format(
@@ -367,10 +421,22 @@ fn header(req: &http::Request<Body>, name: &str) -> String {
     req.headers()[name].to_str().unwrap().to_owned()
 }
 
+/// Sets the user id after the span opened, as authentication would.
+async fn in_span(req: http::Request<Body>) -> &'static str {
+    let marker = req.uri().query().unwrap().to_owned();
+    tracing::info!("{marker}:span-handler");
+    CLS.set::<path!(user)>(Some(9));
+    "ok"
+}
+
 fn app() -> Router {
     Router::new()
         .route("/everywhere", get(everywhere))
         .route("/concurrent", get(concurrent))
+        .route(
+            "/span",
+            get(in_span).layer(RequestSpanLayer::new().with_store::<LogStore>()),
+        )
         .layer(ClsLayer::<LogStore>::new().setup(tenant_setup))
 }
 
@@ -812,4 +878,42 @@ fn a_field_whose_display_logs_does_not_break_the_line() {
     });
     let text = captures.cls.text();
     assert!(text.contains("outer who=chatty"), "{text:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_span_declares_the_log_fields_and_records_later_sets() {
+    let marker = "span-marker";
+    let global = global();
+    let addr = serve(app()).await;
+    let mut sender = connect(addr).await;
+    let path = format!("/span?{marker}");
+    let body = send(
+        &mut sender,
+        &path,
+        &[("x-tenant", "acme"), ("x-request-id", "span-id")],
+    )
+    .await;
+    assert_eq!(body, "ok");
+    assert_eq!(
+        global.captures.spans.of(marker),
+        [
+            "method=GET".to_owned(),
+            format!("uri={path}"),
+            "request_id=span-id".to_owned(),
+            "tenant=acme".to_owned(),
+            // Recorded when the response was ready: set by the handler.
+            "user_id=9".to_owned(),
+        ]
+    );
+    // The handler's line is inside the span, and still gets the fields from the context.
+    let plain = global.captures.plain.lines_with(&format!("{marker}:"));
+    let cls = global.captures.cls.lines_with(&format!("{marker}:"));
+    assert_eq!(plain.len(), 1);
+    // (Three fmt layers with the same field formatter share one copy of a span's formatted
+    // fields in tracing-subscriber, each appending to it: only the start is checked.)
+    assert!(plain[0].contains(" request{method=GET "), "{plain:?}");
+    assert_eq!(
+        split_cls_line(&cls[0], &plain[0]),
+        pairs(&[("request_id", "span-id"), ("tenant", "acme")])
+    );
 }

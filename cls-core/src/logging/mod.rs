@@ -45,6 +45,11 @@
 //! the emitting thread, inside the emitting task's poll), so a `set` shows on later lines.
 //! Benchmarks against the span are in the README.
 //!
+//! For traces, where the span is the point (an OpenTelemetry exporter, `TraceLayer`-style
+//! timing), [`RequestSpanLayer`] (features `tracing` and `tower`) opens a `request` span whose
+//! fields are these same keys, declared up front from the derive and recorded from the
+//! context when the span opens and when they change during the handler.
+//!
 //! # Guarantees
 //!
 //! - A line outside every context is exactly what the wrapped format writes.
@@ -63,6 +68,8 @@ mod format;
 mod json;
 #[cfg(feature = "log")]
 mod logger;
+#[cfg(all(feature = "tracing", feature = "tower"))]
+mod span;
 
 #[cfg(feature = "tracing")]
 mod escape;
@@ -77,4 +84,7 @@ pub use self::json::ClsJsonFormat;
 #[cfg(feature = "log")]
 #[cfg_attr(docsrs, doc(cfg(feature = "log")))]
 pub use self::logger::ClsLogger;
+#[cfg(all(feature = "tracing", feature = "tower"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "tracing", feature = "tower"))))]
+pub use self::span::{RequestSpanFuture, RequestSpanLayer, RequestSpanService};
 pub use self::stores::{LogStores, Store};
