@@ -545,7 +545,7 @@ async fn every_line_of_a_request_carries_its_id_and_fields(marker: &str) {
         if message.ends_with(":handler") {
             assert!(!object.contains_key("user_id"));
         } else {
-            assert_eq!(object["user_id"], "7", "{object:?}");
+            assert_eq!(object["user_id"], 7, "{object:?}");
         }
     }
 

@@ -383,7 +383,7 @@ impl<T> TaggedOption<T> {
         T: LogField,
     {
         if let Some(value) = value {
-            visitor.visit(key, value);
+            visit_typed(value, key, visitor);
         }
     }
 }
@@ -400,6 +400,37 @@ impl<T> TaggedValue<T> {
     where
         T: LogField,
     {
+        visit_typed(value, key, visitor);
+    }
+}
+
+/// Visits a tagged value with the most specific method of the visitor its type allows: text
+/// and integers have their own, whose argument is exactly what `Display` writes. The type
+/// tests are on `TypeId`s known at compile time, so each instance keeps one branch.
+#[inline]
+fn visit_typed<T: LogField>(value: &T, key: &'static str, visitor: &mut dyn TagVisitor) {
+    use std::any::Any;
+    use std::sync::Arc;
+
+    let any: &dyn Any = value;
+    macro_rules! widened {
+        ($method:ident, $wide:ty: $($ty:ty),*) => {
+            $(if let Some(n) = any.downcast_ref::<$ty>() {
+                return visitor.$method(key, <$wide>::try_from(*n).unwrap_or_default());
+            })*
+        };
+    }
+    if let Some(text) = any.downcast_ref::<String>() {
+        visitor.visit_str(key, text);
+    } else if let Some(text) = any.downcast_ref::<&'static str>() {
+        visitor.visit_str(key, text);
+    } else if let Some(text) = any.downcast_ref::<Box<str>>() {
+        visitor.visit_str(key, text);
+    } else if let Some(text) = any.downcast_ref::<Arc<str>>() {
+        visitor.visit_str(key, text);
+    } else {
+        widened!(visit_u64, u64: u64, u32, u16, u8, usize);
+        widened!(visit_i64, i64: i64, i32, i16, i8, isize);
         visitor.visit(key, value);
     }
 }
@@ -410,6 +441,6 @@ impl<T> TaggedValue<T> {
     label = "log lines show this field with `Display`",
     note = "implement `Display` for `{Self}`, log a field of a `Display` type instead (an `Option<T>` needs `T: Display`), or remove `#[cls(log)]`"
 )]
-pub trait LogField: Display {}
+pub trait LogField: Display + 'static {}
 
-impl<T: Display + ?Sized> LogField for T {}
+impl<T: Display + 'static> LogField for T {}

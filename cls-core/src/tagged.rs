@@ -73,6 +73,28 @@ pub trait TagVisitor {
     /// Called once for each field carrying the tag, in declaration order; a field of type
     /// `Option<T>` is visited only while it is `Some`, with the `T` inside.
     fn visit(&mut self, key: &'static str, value: &dyn fmt::Display);
+
+    /// Called instead of [`visit`](TagVisitor::visit) for a field that is text (`String`,
+    /// `&'static str`, `Box<str>`, `Arc<str>`), whose `Display` is that text: a visitor
+    /// that writes it can copy it without going through `fmt`. By default, calls `visit`.
+    #[inline]
+    fn visit_str(&mut self, key: &'static str, value: &str) {
+        self.visit(key, &value);
+    }
+
+    /// Called instead of [`visit`](TagVisitor::visit) for a field of an unsigned integer
+    /// type, widened. By default, calls `visit`.
+    #[inline]
+    fn visit_u64(&mut self, key: &'static str, value: u64) {
+        self.visit(key, &value);
+    }
+
+    /// Called instead of [`visit`](TagVisitor::visit) for a field of a signed integer type,
+    /// widened. By default, calls `visit`.
+    #[inline]
+    fn visit_i64(&mut self, key: &'static str, value: i64) {
+        self.visit(key, &value);
+    }
 }
 
 impl<F: FnMut(&'static str, &dyn fmt::Display)> TagVisitor for F {

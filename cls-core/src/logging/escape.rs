@@ -42,6 +42,29 @@ pub(crate) fn write_quoted(out: &mut dyn fmt::Write, value: &str) -> fmt::Result
     out.write_char('"')
 }
 
+/// Appends an integer in decimal, as its `Display` writes it, without `fmt`.
+pub(crate) fn push_decimal(out: &mut String, mut value: u64, negative: bool) {
+    let mut digits = [0_u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        // A digit: the cast keeps a value below 10.
+        #[allow(clippy::cast_possible_truncation)]
+        let digit = (value % 10) as u8;
+        digits[at] = b'0' + digit;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    if negative {
+        out.push('-');
+    }
+    for &digit in &digits[at..] {
+        out.push(char::from(digit));
+    }
+}
+
 /// Characters that print as nothing or reorder what follows (format characters: zero-width
 /// spaces and joiners, bidirectional overrides and isolates, the byte-order mark): written
 /// escaped so that a line reads as it is.
@@ -154,6 +177,18 @@ mod tests {
         assert_eq!(text("\u{1b}[31m"), "\"\\u{001b}[31m\"");
         assert_eq!(text("Zürich"), "\"Zürich\"");
         assert_eq!(text("a\u{202e}b"), "\"a\\u{202e}b\"");
+    }
+
+    #[test]
+    fn decimals_match_display() {
+        for n in [0, 7, 10, 99, 12_345, u64::MAX] {
+            let mut out = String::new();
+            push_decimal(&mut out, n, false);
+            assert_eq!(out, n.to_string());
+        }
+        let mut out = String::new();
+        push_decimal(&mut out, i64::MIN.unsigned_abs(), true);
+        assert_eq!(out, i64::MIN.to_string());
     }
 
     #[test]

@@ -8,9 +8,9 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::escape::{is_bare, with_scratch, write_quoted};
+use super::escape::{is_bare, push_decimal, with_scratch, write_quoted};
 use super::stores::{visit_context, LogStores, Store};
-use crate::ClsStore;
+use crate::{ClsStore, TagVisitor};
 
 /// A text event format that writes each event as `inner` does and appends ` key=value` for
 /// the request id (inside a request, with the `tower` feature) and for the `#[cls(log)]`
@@ -177,9 +177,7 @@ where
             if newline {
                 line.pop();
             }
-            visit_context::<L>(&mut |key: &'static str, value: &dyn fmt::Display| {
-                append(line, key, value);
-            });
+            visit_context::<L>(&mut LineFields(line));
             if newline {
                 line.push('\n');
             }
@@ -188,19 +186,49 @@ where
     }
 }
 
-/// Appends ` key=value`, the value escaped.
-fn append(line: &mut String, key: &'static str, value: &dyn fmt::Display) {
-    line.push(' ');
-    // Keys are checked by the derive (`[A-Za-z_][A-Za-z0-9_.-]*`): written as they are.
-    line.push_str(key);
-    line.push('=');
-    let start = line.len();
-    // A `Display` that fails leaves what it wrote; the line goes on with that.
-    let _ = write!(line, "{value}");
-    if !is_bare(&line[start..]) {
-        let raw = line.split_off(start);
-        // Writing into a `String` cannot fail.
-        let _ = write_quoted(line, &raw);
+/// Appends ` key=value` to a line for each field, the value escaped.
+struct LineFields<'a>(&'a mut String);
+
+impl LineFields<'_> {
+    /// ` key=`; keys are checked by the derive (`[A-Za-z_][A-Za-z0-9_.-]*`): written as
+    /// they are.
+    fn key(&mut self, key: &'static str) {
+        self.0.push(' ');
+        self.0.push_str(key);
+        self.0.push('=');
+    }
+}
+
+impl TagVisitor for LineFields<'_> {
+    fn visit(&mut self, key: &'static str, value: &dyn fmt::Display) {
+        self.key(key);
+        let start = self.0.len();
+        // A `Display` that fails leaves what it wrote; the line goes on with that.
+        let _ = write!(self.0, "{value}");
+        if !is_bare(&self.0[start..]) {
+            let raw = self.0.split_off(start);
+            // Writing into a `String` cannot fail.
+            let _ = write_quoted(self.0, &raw);
+        }
+    }
+
+    fn visit_str(&mut self, key: &'static str, value: &str) {
+        self.key(key);
+        if is_bare(value) {
+            self.0.push_str(value);
+        } else {
+            let _ = write_quoted(self.0, value);
+        }
+    }
+
+    fn visit_u64(&mut self, key: &'static str, value: u64) {
+        self.key(key);
+        push_decimal(self.0, value, false);
+    }
+
+    fn visit_i64(&mut self, key: &'static str, value: i64) {
+        self.key(key);
+        push_decimal(self.0, value.unsigned_abs(), value < 0);
     }
 }
 

@@ -12,7 +12,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::escape::{write_json_display, write_json_str, JsonStr};
 use super::stores::{visit_context, LogStores, Store};
-use crate::ClsStore;
+use crate::{ClsStore, TagVisitor};
 
 /// A JSON event format: one object per line with `timestamp`, `level`, `target`, the event's
 /// own fields (`message` included) and then, at top level, the request id (inside a request,
@@ -23,8 +23,8 @@ use crate::ClsStore;
 /// `span`/`spans`, and re-reads every span's stored fields for every event; this one writes
 /// the context's fields straight from the store, and no span fields at all.
 ///
-/// - Store fields are written as JSON strings of their `Display`; event fields keep their
-///   type (numbers, booleans, strings). Every string is escaped: a value can never end the
+/// - Store fields of integer types are JSON numbers, all others JSON strings of their
+///   `Display`; event fields keep their type (numbers, booleans, strings). Every string is escaped: a value can never end the
 ///   object, add a key or start a second line.
 /// - A store field whose key the event already has is left out: the event's own value wins,
 ///   so the object never has a key twice. (The derive rejects store keys named `timestamp`,
@@ -204,20 +204,55 @@ where
         let EventFields { result, keys, .. } = fields;
         result?;
 
-        let mut result = Ok(());
-        visit_context::<L>(&mut |key: &'static str, value: &dyn fmt::Display| {
-            if result.is_err() || keys.contains(&key) {
-                return;
-            }
-            result = (|| {
-                writer.write_char(',')?;
-                write_json_str(&mut writer, key)?;
-                writer.write_char(':')?;
-                write_json_display(&mut writer, value)
-            })();
-        });
-        result?;
+        let mut context = ContextFields {
+            out: &mut writer,
+            result: Ok(()),
+            event_keys: &keys,
+        };
+        visit_context::<L>(&mut context);
+        context.result?;
         writer.write_str("}\n")
+    }
+}
+
+/// Writes the context's fields as `,"key":value` pairs, leaving out the keys the event has.
+struct ContextFields<'a, 'w> {
+    out: &'a mut Writer<'w>,
+    result: fmt::Result,
+    event_keys: &'a Keys,
+}
+
+impl ContextFields<'_, '_> {
+    fn pair(&mut self, key: &'static str, value: impl FnOnce(&mut dyn fmt::Write) -> fmt::Result) {
+        if self.result.is_err() || self.event_keys.contains(&key) {
+            return;
+        }
+        self.result = (|| {
+            self.out.write_char(',')?;
+            // Keys are checked by the derive: nothing in them needs escaping.
+            self.out.write_char('"')?;
+            self.out.write_str(key)?;
+            self.out.write_str("\":")?;
+            value(self.out)
+        })();
+    }
+}
+
+impl TagVisitor for ContextFields<'_, '_> {
+    fn visit(&mut self, key: &'static str, value: &dyn fmt::Display) {
+        self.pair(key, |out| write_json_display(out, value));
+    }
+
+    fn visit_str(&mut self, key: &'static str, value: &str) {
+        self.pair(key, |out| write_json_str(out, value));
+    }
+
+    fn visit_u64(&mut self, key: &'static str, value: u64) {
+        self.pair(key, |out| write!(out, "{value}"));
+    }
+
+    fn visit_i64(&mut self, key: &'static str, value: i64) {
+        self.pair(key, |out| write!(out, "{value}"));
     }
 }
 

@@ -90,7 +90,7 @@ impl<L: LogStores, S: ClsStore> LogStores for (L, Store<S>) {
 pub(crate) fn visit_context<L: LogStores>(visitor: &mut dyn TagVisitor) {
     #[cfg(feature = "tower")]
     if let Some(id) = crate::web::request_id() {
-        visitor.visit("request_id", &id);
+        visitor.visit_str("request_id", id.as_str());
     }
     L::visit_log_fields(visitor);
 }
