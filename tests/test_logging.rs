@@ -917,3 +917,38 @@ async fn the_request_span_declares_the_log_fields_and_records_later_sets() {
         pairs(&[("request_id", "span-id"), ("tenant", "acme")])
     );
 }
+
+/// `Compact` wrapped like `Full`: the same output, the fields before the final newline.
+#[test]
+fn a_compact_inner_format_gets_the_fields_before_the_final_newline() {
+    let inner = tracing_subscriber::fmt::format().compact().without_time();
+    let (cls, plain) = (Capture::default(), Capture::default());
+    let (cls_writer, plain_writer) = (cls.clone(), plain.clone());
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .event_format(ClsFormat::new(inner.clone()).with_store::<LogStore>())
+                .with_writer(move || cls_writer.clone()),
+        )
+        .with(
+            tracing_subscriber::fmt::layer()
+                .event_format(inner)
+                .with_writer(move || plain_writer.clone()),
+        );
+    let store = LogStore {
+        tenant: "acme".into(),
+        ..LogStore::default()
+    };
+    tracing::subscriber::with_default(subscriber, || {
+        CLS.run_with_sync(store, || tracing::info!(count = 3, "listed"));
+        tracing::info!("outside");
+    });
+    let (cls, plain) = (cls.text(), plain.text());
+    let mut lines = plain.lines();
+    let expected = format!(
+        "{} tenant=acme\n{}\n",
+        lines.next().unwrap(),
+        lines.next().unwrap()
+    );
+    assert_eq!(cls, expected);
+}
