@@ -26,7 +26,7 @@
 //! | stack | setup | a line inside a request |
 //! |---|---|---|
 //! | tracing, text (feature `tracing`) | `fmt().event_format(ClsFormat::new(fmt::format()).with_store::<AppStore>())` | `… INFO orders: listed count=3 request_id=0f3a… tenant=acme user_id=7` |
-//! | tracing, JSON (feature `tracing`) | `fmt().event_format(ClsJsonFormat::new().with_store::<AppStore>())` | `{"timestamp":"…","level":"INFO","target":"orders","message":"listed","count":3,"request_id":"0f3a…","tenant":"acme","user_id":"7"}` |
+//! | tracing, JSON (feature `tracing`) | `fmt().event_format(ClsJsonFormat::new().with_store::<AppStore>())` | `{"timestamp":"…","level":"INFO","target":"orders","message":"listed","count":3,"request_id":"0f3a…","tenant":"acme","user_id":7}` |
 //! | log (feature `log`) | `ClsLogger::new(inner).with_store::<AppStore>().init(LevelFilter::Info)` | the record's key-values gain `request_id`, `tenant`, `user_id` |
 //!
 //! The request id is there when the `tower` feature is on too and the line is written
