@@ -22,7 +22,18 @@ pub trait DerivedStore: Sized + DynStore {
     /// The store as it crosses into other work: a copy whose `#[cls(local)]` fields are
     /// `Default`. Where the struct has local fields of its own, they are never cloned.
     fn __carry_clone(&self) -> Self;
+
+    /// Visits the fields carrying `tag`, here and in nested stores: the body of
+    /// [`visit_tagged`](crate::visit_tagged).
+    fn __visit_tagged(&self, tag: FieldTag, visitor: &mut dyn TagVisitor);
+
+    /// Pushes the keys of the fields carrying `tag`, here and in nested stores, in visiting
+    /// order: the body of [`tagged_keys`](crate::tagged_keys).
+    fn __tagged_keys(tag: FieldTag, keys: &mut Vec<&'static str>);
 }
+
+pub use crate::tagged::{FieldTag, TagVisitor};
+pub use core::fmt::Display;
 
 /// The carry copy of a store whose fields are not all `Clone`: its own `Clone`, then its
 /// local fields reset.
@@ -107,6 +118,15 @@ impl<T: ClsStore> Nested<T> {
     pub fn carry(self, value: &T, _clone_leaf: impl FnOnce(&T) -> T) -> T {
         value.__carry_clone()
     }
+
+    #[inline]
+    pub fn visit_tagged(self, value: &T, tag: FieldTag, visitor: &mut dyn TagVisitor) {
+        value.__visit_tagged(tag, visitor);
+    }
+
+    pub fn tagged_keys(self, tag: FieldTag, keys: &mut Vec<&'static str>) {
+        T::__tagged_keys(tag, keys);
+    }
 }
 
 /// A field of any other type: a leaf.
@@ -139,6 +159,12 @@ impl<T> Leaf<T> {
     pub fn carry(self, value: &T, clone_leaf: impl FnOnce(&T) -> T) -> T {
         clone_leaf(value)
     }
+
+    /// A leaf without a tag of its own has no tagged fields inside.
+    #[inline]
+    pub fn visit_tagged(self, _: &T, _: FieldTag, _: &mut dyn TagVisitor) {}
+
+    pub fn tagged_keys(self, _: FieldTag, _: &mut Vec<&'static str>) {}
 }
 
 /// Does the field have a JSON form (`Serialize + DeserializeOwned`)? Yes: [`Json`].
@@ -289,3 +315,132 @@ pub fn paths_of<S: 'static>(expand: impl FnOnce() -> Vec<&'static str>) -> &'sta
     let stored: &'static [&'static str] = *map.entry(TypeId::of::<S>()).or_insert(paths);
     stored
 }
+
+// The tag question, asked of a field marked `#[cls(log)]`: is it a nested store (a mistake),
+// an `Option<T: Display>` (visited while `Some`), or anything else (which must be `Display`)?
+// Three answers, so three levels of autoref: `(&&&Probe::<T>::NEW).tag_kind()` tries
+// `&&Probe<T>` first, then `&Probe<T>`, then `Probe<T>`.
+
+/// Is the tagged field a nested store? Yes: [`TaggedStore`], a compile error.
+pub trait StoreTagKind<T> {
+    #[inline]
+    fn tag_kind(&self) -> TaggedStore<T> {
+        TaggedStore(PhantomData)
+    }
+}
+
+impl<T: ClsStore> StoreTagKind<T> for &&Probe<T> {}
+
+/// Is the tagged field an `Option` of a `Display` type? Yes: [`TaggedOption`].
+pub trait OptionTagKind<T> {
+    #[inline]
+    fn tag_kind(&self) -> TaggedOption<T> {
+        TaggedOption(PhantomData)
+    }
+}
+
+impl<T: Display> OptionTagKind<T> for &Probe<Option<T>> {}
+
+/// Any other tagged field: [`TaggedValue`], which must be `Display`.
+pub trait ValueTagKind<T> {
+    #[inline]
+    fn tag_kind(&self) -> TaggedValue<T> {
+        TaggedValue(PhantomData)
+    }
+}
+
+impl<T> ValueTagKind<T> for Probe<T> {}
+
+/// A tagged field whose type is a store: tags go on leaves.
+#[derive(Debug)]
+pub struct TaggedStore<T>(PhantomData<T>);
+
+impl<T> TaggedStore<T> {
+    pub fn visit_log(self, _: &T, _: &'static str, _: &mut dyn TagVisitor)
+    where
+        T: LogLeaf,
+    {
+    }
+}
+
+/// Never implemented: the bound that makes `#[cls(log)]` on a nested store an error that says
+/// what to do.
+#[diagnostic::on_unimplemented(
+    message = "`#[cls(log)]` goes on a leaf field, and `{Self}` is a store",
+    label = "a nested store is not one value to log",
+    note = "mark the fields of `{Self}` that should be logged with `#[cls(log)]` instead: they are logged wherever `{Self}` is nested"
+)]
+pub trait LogLeaf {}
+
+/// A tagged `Option<T>`: visited with the `T` while `Some`.
+#[derive(Debug)]
+pub struct TaggedOption<T>(PhantomData<T>);
+
+impl<T> TaggedOption<T> {
+    #[inline]
+    pub fn visit_log(self, value: &Option<T>, key: &'static str, visitor: &mut dyn TagVisitor)
+    where
+        T: LogField,
+    {
+        if let Some(value) = value {
+            visit_typed(value, key, visitor);
+        }
+    }
+}
+
+/// Any other tagged field.
+#[derive(Debug)]
+pub struct TaggedValue<T>(PhantomData<T>);
+
+// The bound is on the method, not the impl, so that a type that is not `Display` is reported
+// in `LogField`'s words rather than as a method that exists but cannot be called.
+impl<T> TaggedValue<T> {
+    #[inline]
+    pub fn visit_log(self, value: &T, key: &'static str, visitor: &mut dyn TagVisitor)
+    where
+        T: LogField,
+    {
+        visit_typed(value, key, visitor);
+    }
+}
+
+/// Visits a tagged value with the most specific method of the visitor its type allows: text
+/// and integers have their own, whose argument is exactly what `Display` writes. The type
+/// tests are on `TypeId`s known at compile time, so each instance keeps one branch.
+#[inline]
+fn visit_typed<T: LogField>(value: &T, key: &'static str, visitor: &mut dyn TagVisitor) {
+    use std::any::Any;
+    use std::sync::Arc;
+
+    let any: &dyn Any = value;
+    macro_rules! widened {
+        ($method:ident, $wide:ty: $($ty:ty),*) => {
+            $(if let Some(n) = any.downcast_ref::<$ty>() {
+                return visitor.$method(key, <$wide>::try_from(*n).unwrap_or_default());
+            })*
+        };
+    }
+    if let Some(text) = any.downcast_ref::<String>() {
+        visitor.visit_str(key, text);
+    } else if let Some(text) = any.downcast_ref::<&'static str>() {
+        visitor.visit_str(key, text);
+    } else if let Some(text) = any.downcast_ref::<Box<str>>() {
+        visitor.visit_str(key, text);
+    } else if let Some(text) = any.downcast_ref::<Arc<str>>() {
+        visitor.visit_str(key, text);
+    } else {
+        widened!(visit_u64, u64: u64, u32, u16, u8, usize);
+        widened!(visit_i64, i64: i64, i32, i16, i8, isize);
+        visitor.visit(key, value);
+    }
+}
+
+/// The type of a `#[cls(log)]` field: written on log lines with its `Display`.
+#[diagnostic::on_unimplemented(
+    message = "a `#[cls(log)]` field must implement `Display`, and `{Self}` does not",
+    label = "log lines show this field with `Display`",
+    note = "implement `Display` for `{Self}`, log a field of a `Display` type instead (an `Option<T>` needs `T: Display`), or remove `#[cls(log)]`"
+)]
+pub trait LogField: Display + 'static {}
+
+impl<T: Display + 'static> LogField for T {}

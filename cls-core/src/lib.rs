@@ -124,12 +124,16 @@ mod fixture;
 mod frame;
 #[cfg(feature = "serde")]
 mod json;
+#[cfg(any(feature = "tracing", feature = "log"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "tracing", feature = "log"))))]
+pub mod logging;
 mod path;
 mod scoped;
 mod snapshot;
 mod spawn;
 mod store;
 mod string_path;
+mod tagged;
 #[cfg(feature = "w3c")]
 pub mod w3c;
 #[cfg(feature = "tower")]
@@ -152,6 +156,7 @@ pub use crate::scoped::Scoped;
 pub use crate::snapshot::{snapshot, try_snapshot, Snapshot};
 pub use crate::spawn::{bind, spawn, spawn_blocking};
 pub use crate::store::{ClsStore, Terminal};
+pub use crate::tagged::{tagged_keys, visit_tagged, FieldTag, TagVisitor};
 
 /// Derives [`ClsStore`] for a struct with named fields, making every field reachable by a
 /// typed path.

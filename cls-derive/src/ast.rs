@@ -47,7 +47,7 @@ impl<'a> Store<'a> {
             ));
             return Err((attr::combine(errors).unwrap_err(), None));
         };
-        let fields = named
+        let fields: Vec<Field<'a>> = named
             .named
             .iter()
             .map(|field| Field {
@@ -56,10 +56,41 @@ impl<'a> Store<'a> {
                 attrs: attr::field_attrs(&field.attrs, &mut errors),
             })
             .collect();
+        check_log_keys(&fields, &mut errors);
         let store = Store { input, fields };
         match attr::combine(errors) {
             Ok(()) => Ok(store),
             Err(err) => Err((err, Some(store))),
         }
+    }
+}
+
+/// The log keys of a struct: a field's own name must be a valid key when no key is given, and
+/// two fields cannot share one (a line would show it twice).
+fn check_log_keys(fields: &[Field<'_>], errors: &mut Vec<Error>) {
+    let mut seen: Vec<(String, &Ident)> = Vec::new();
+    for field in fields {
+        let Some(log) = &field.attrs.log else {
+            continue;
+        };
+        let key = log.key(field.ident);
+        if log.key.is_none() {
+            if let Some(problem) = attr::log_key_problem(&key) {
+                errors.push(Error::new_spanned(&log.path, problem));
+                continue;
+            }
+        }
+        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+            let spanned: &dyn quote::ToTokens = match &log.key {
+                Some(lit) => lit,
+                None => &log.path,
+            };
+            errors.push(Error::new_spanned(
+                spanned,
+                format!("the log key `{key}` is already used by the field `{first}`; give one of them another key: `#[cls(log = \"other_key\")]`"),
+            ));
+            continue;
+        }
+        seen.push((key, field.ident));
     }
 }

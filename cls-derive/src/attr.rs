@@ -6,11 +6,59 @@ use syn::{Attribute, Error, Result};
 pub(crate) const CLS: &str = "cls";
 /// `#[cls(local)]` on a field: not carried into spawned work.
 pub(crate) const LOCAL: &str = "local";
+/// `#[cls(log)]` or `#[cls(log = "key")]` on a field: written on every log line.
+pub(crate) const LOG: &str = "log";
+
+/// The keys every log line already has: a log field with one of them would be a second
+/// `level` in a JSON object.
+const RESERVED_LOG_KEYS: &[&str] = &["timestamp", "level", "target", "message", "request_id"];
 
 /// The options of one field, as its `#[cls(...)]` attributes set them.
 #[derive(Default)]
 pub(crate) struct FieldAttrs {
     pub(crate) local: Option<syn::Path>,
+    pub(crate) log: Option<Tagged>,
+}
+
+/// A tag with a key: `#[cls(log)]` (the field's name) or `#[cls(log = "key")]`.
+pub(crate) struct Tagged {
+    /// The attribute's path, for spans.
+    pub(crate) path: syn::Path,
+    /// The key given, or `None` for the field's own name.
+    pub(crate) key: Option<syn::LitStr>,
+}
+
+impl Tagged {
+    /// The key, or the field's name without `r#`.
+    pub(crate) fn key(&self, field: &syn::Ident) -> String {
+        use syn::ext::IdentExt;
+        self.key
+            .as_ref()
+            .map_or_else(|| field.unraw().to_string(), syn::LitStr::value)
+    }
+}
+
+/// Why `key` cannot be a log key, if it cannot: keys are written unquoted on text lines, so
+/// they keep to characters that need no escaping anywhere.
+pub(crate) fn log_key_problem(key: &str) -> Option<String> {
+    let mut chars = key.chars();
+    let well_formed = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if !well_formed {
+        Some(format!(
+            "malformed log key \"{}\"; a key starts with an ASCII letter or `_` and continues with \
+             ASCII letters, digits, `_`, `.` or `-`: `#[cls(log = \"user_id\")]`",
+            key.escape_debug()
+        ))
+    } else if RESERVED_LOG_KEYS.contains(&key) {
+        Some(format!(
+            "the log key `{key}` is already on every log line; choose another: `#[cls(log = \"app_{key}\")]`"
+        ))
+    } else {
+        None
+    }
 }
 
 /// Parses every `#[cls(...)]` of a field, collecting each mistake into `errors`.
@@ -23,6 +71,26 @@ pub(crate) fn field_attrs(attrs: &[Attribute], errors: &mut Vec<Error>) -> Field
                     return Err(meta.error("duplicate `cls(local)` attribute"));
                 }
                 parsed.local = Some(meta.path);
+                Ok(())
+            } else if meta.path.is_ident(LOG) {
+                if parsed.log.is_some() {
+                    return Err(meta.error("duplicate `cls(log)` attribute"));
+                }
+                let key = if meta.input.peek(syn::Token![=]) {
+                    let lit: syn::LitStr = meta.value()?.parse().map_err(|_| {
+                        meta.error("expected a string after `log =`: `#[cls(log = \"user_id\")]`")
+                    })?;
+                    if let Some(problem) = log_key_problem(&lit.value()) {
+                        return Err(Error::new_spanned(&lit, problem));
+                    }
+                    Some(lit)
+                } else {
+                    None
+                };
+                parsed.log = Some(Tagged {
+                    path: meta.path,
+                    key,
+                });
                 Ok(())
             } else {
                 let name = meta

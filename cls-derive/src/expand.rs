@@ -98,6 +98,7 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
         }
     });
 
+    let (visit_tagged, tagged_keys) = tagged_bodies(store);
     let carry_clone = carry_clone_body(store);
     let dynamic = dynamic_impl(store);
     let paths = paths_fn(store);
@@ -108,7 +109,7 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
             #[allow(unused_imports)]
             use ::cls_core::__private::{
                 CloneKind as _, JsonKind as _, LeafKind as _, NestedKind as _, NoJsonKind as _,
-                NotCloneKind as _,
+                NotCloneKind as _, OptionTagKind as _, StoreTagKind as _, ValueTagKind as _,
             };
 
             #[doc(hidden)]
@@ -150,6 +151,20 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
                 #[inline]
                 fn __carry_clone(&self) -> Self {
                     #carry_clone
+                }
+                #[inline]
+                fn __visit_tagged(
+                    &self,
+                    tag: ::cls_core::__private::FieldTag,
+                    visitor: &mut dyn ::cls_core::__private::TagVisitor,
+                ) {
+                    #visit_tagged
+                }
+                fn __tagged_keys(
+                    tag: ::cls_core::__private::FieldTag,
+                    keys: &mut ::std::vec::Vec<&'static str>,
+                ) {
+                    #tagged_keys
                 }
             }
         };
@@ -430,4 +445,48 @@ fn local_default(local: &syn::Path, ty: &syn::Type) -> TokenStream {
     quote_spanned! {local.span().resolved_at(ty.span())=>
         ::cls_core::__private::local_default::<#ty>
     }
+}
+
+/// `DerivedStore::__visit_tagged` and `__tagged_keys`: the tagged fields of this struct, in
+/// declaration order, then recursing into each untagged field that is a nested store (a
+/// tagged field is a leaf, or a compile error). The tag check of a tagged field is spanned on
+/// its type, so a type that is not `Display`, or a nested store, is reported on the field.
+fn tagged_bodies(store: &Store<'_>) -> (TokenStream, TokenStream) {
+    let mut visits = Vec::new();
+    let mut keys = Vec::new();
+    for field in &store.fields {
+        let member = field.ident;
+        let ty = field.ty;
+        match &field.attrs.log {
+            Some(log) => {
+                let key = log.key(member);
+                let probe = quote_spanned! {ty.span()=>
+                    (&&&::cls_core::__private::Probe::<#ty>::NEW).tag_kind().visit_log
+                };
+                visits.push(quote! {
+                    if tag == ::cls_core::__private::FieldTag::Log {
+                        #probe(&self.#member, #key, visitor);
+                    }
+                });
+                keys.push(quote! {
+                    if tag == ::cls_core::__private::FieldTag::Log {
+                        keys.push(#key);
+                    }
+                });
+            }
+            None => {
+                visits.push(quote! {
+                    (&::cls_core::__private::Probe::<#ty>::NEW)
+                        .field_kind()
+                        .visit_tagged(&self.#member, tag, visitor);
+                });
+                keys.push(quote! {
+                    (&::cls_core::__private::Probe::<#ty>::NEW).field_kind().tagged_keys(tag, keys);
+                });
+            }
+        }
+    }
+    let unused = quote!(let _ = (&tag, &visitor););
+    let unused_keys = quote!(let _ = (&tag, &keys););
+    (quote!(#unused #(#visits)*), quote!(#unused_keys #(#keys)*))
 }

@@ -3,7 +3,8 @@
 //! Run `cargo bench -p cls-core` (all groups, under ten seconds of measuring) or
 //! `cargo bench -p cls-core -- KEY` for the groups whose key contains `KEY`: `read`,
 //! `write`, `poll`, `sync_scope`, `spawn_ct`, `spawn_mt`, `depth`, `contexts`, `capture`,
-//! `context`, `json`, and with `--features tower`, `id_gen`.
+//! `context`, `json`, and with `--features tower`, `id_gen`; with `--features tracing`,
+//! `logging`.
 //! `cargo test -p cls-core --benches` runs every routine a few times, unmeasured.
 //!
 //! # How it measures
@@ -99,6 +100,8 @@ mod depth;
 #[cfg(feature = "tower")]
 mod id_gen;
 mod json;
+#[cfg(feature = "tracing")]
+mod logging;
 mod poll;
 mod read;
 mod spawn_ct;
@@ -182,6 +185,8 @@ fn run_all() {
     id_gen::run(&mut h);
     #[cfg(feature = "w3c")]
     w3c::run(&mut h);
+    #[cfg(feature = "tracing")]
+    logging::run(&mut h);
     h.finish();
 }
 

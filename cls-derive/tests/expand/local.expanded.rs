@@ -9,7 +9,7 @@ const _: () = {
     #[allow(unused_imports)]
     use ::cls_core::__private::{
         CloneKind as _, JsonKind as _, LeafKind as _, NestedKind as _, NoJsonKind as _,
-        NotCloneKind as _,
+        NotCloneKind as _, OptionTagKind as _, StoreTagKind as _, ValueTagKind as _,
     };
     #[doc(hidden)]
     #[diagnostic::on_unimplemented(
@@ -251,6 +251,32 @@ const _: () = {
             } else {
                 ::cls_core::__private::carry_by_clone(self)
             }
+        }
+        #[inline]
+        fn __visit_tagged(
+            &self,
+            tag: ::cls_core::__private::FieldTag,
+            visitor: &mut dyn ::cls_core::__private::TagVisitor,
+        ) {
+            let _ = (&tag, &visitor);
+            (&::cls_core::__private::Probe::<String>::NEW)
+                .field_kind()
+                .visit_tagged(&self.request_id, tag, visitor);
+            (&::cls_core::__private::Probe::<Option<u64>>::NEW)
+                .field_kind()
+                .visit_tagged(&self.tx, tag, visitor);
+        }
+        fn __tagged_keys(
+            tag: ::cls_core::__private::FieldTag,
+            keys: &mut ::std::vec::Vec<&'static str>,
+        ) {
+            let _ = (&tag, &keys);
+            (&::cls_core::__private::Probe::<String>::NEW)
+                .field_kind()
+                .tagged_keys(tag, keys);
+            (&::cls_core::__private::Probe::<Option<u64>>::NEW)
+                .field_kind()
+                .tagged_keys(tag, keys);
         }
     }
 };

@@ -1,0 +1,218 @@
+//! Tagged fields: the fields a store marks for an integration (`#[cls(log)]`), visited by key
+//! with their values as `&dyn Display`.
+//!
+//! The derive knows at compile time which fields carry which tag; this is the one public way
+//! to read them, so that the logging module (and any other integration, in this crate or
+//! outside it) reaches them through the public API.
+
+use std::fmt;
+
+use crate::cls::Cls;
+use crate::error::ClsError;
+use crate::frame;
+use crate::store::ClsStore;
+
+/// A tag the derive can put on a store's fields; [`visit_tagged`] visits the fields that carry
+/// it.
+///
+/// New tags may be added (one per integration), so match with a `_` arm.
+///
+/// # Examples
+///
+/// ```
+/// use cls_core::{ClsStore, FieldTag};
+///
+/// #[derive(ClsStore, Clone, Default)]
+/// struct AppStore {
+///     #[cls(log)]
+///     tenant: String,
+///     secret: String,
+/// }
+///
+/// assert_eq!(cls_core::tagged_keys::<AppStore>(FieldTag::Log), ["tenant"]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FieldTag {
+    /// `#[cls(log)]` or `#[cls(log = "key")]`: written on every log line by
+    /// `cls_core::logging` (feature `tracing` or `log`).
+    Log,
+}
+
+/// What [`visit_tagged`] calls for each tagged field: its key and its value.
+///
+/// Implemented for every `FnMut(&'static str, &dyn Display)`; implement it on a type of your
+/// own to keep state without a closure.
+///
+/// # Examples
+///
+/// ```
+/// use std::fmt;
+/// use cls_core::{ClsStore, FieldTag, TagVisitor};
+///
+/// #[derive(ClsStore, Clone, Default)]
+/// struct AppStore {
+///     #[cls(log)]
+///     tenant: String,
+/// }
+///
+/// struct Line(String);
+///
+/// impl TagVisitor for Line {
+///     fn visit(&mut self, key: &'static str, value: &dyn fmt::Display) {
+///         self.0 += &format!(" {key}={value}");
+///     }
+/// }
+///
+/// let mut line = Line(String::new());
+/// let store = AppStore { tenant: "acme".into() };
+/// cls_core::visit_tagged(&store, FieldTag::Log, &mut line);
+/// assert_eq!(line.0, " tenant=acme");
+/// ```
+pub trait TagVisitor {
+    /// Called once for each field carrying the tag, in declaration order; a field of type
+    /// `Option<T>` is visited only while it is `Some`, with the `T` inside.
+    fn visit(&mut self, key: &'static str, value: &dyn fmt::Display);
+
+    /// Called instead of [`visit`](TagVisitor::visit) for a field that is text (`String`,
+    /// `&'static str`, `Box<str>`, `Arc<str>`), whose `Display` is that text: a visitor
+    /// that writes it can copy it without going through `fmt`. By default, calls `visit`.
+    #[inline]
+    fn visit_str(&mut self, key: &'static str, value: &str) {
+        self.visit(key, &value);
+    }
+
+    /// Called instead of [`visit`](TagVisitor::visit) for a field of an unsigned integer
+    /// type, widened. By default, calls `visit`.
+    #[inline]
+    fn visit_u64(&mut self, key: &'static str, value: u64) {
+        self.visit(key, &value);
+    }
+
+    /// Called instead of [`visit`](TagVisitor::visit) for a field of a signed integer type,
+    /// widened. By default, calls `visit`.
+    #[inline]
+    fn visit_i64(&mut self, key: &'static str, value: i64) {
+        self.visit(key, &value);
+    }
+}
+
+impl<F: FnMut(&'static str, &dyn fmt::Display)> TagVisitor for F {
+    #[inline]
+    fn visit(&mut self, key: &'static str, value: &dyn fmt::Display) {
+        self(key, value);
+    }
+}
+
+/// Visits the fields of `store` that carry `tag`, in declaration order, with the key the
+/// attribute gave (the field's name by default).
+///
+/// Fields of nested stores are visited too, after the store's own fields that come before
+/// them, with their own keys. A field of type `Option<T>` is skipped while it is `None`.
+/// Nothing is cloned or allocated: the visitor sees references into the store.
+///
+/// # Examples
+///
+/// ```
+/// use cls_core::{ClsStore, FieldTag};
+///
+/// #[derive(ClsStore, Clone, Default)]
+/// struct AppStore {
+///     #[cls(log)]
+///     tenant: String,
+///     #[cls(log = "user_id")]
+///     user: Option<u64>,
+///     secret: String,
+/// }
+///
+/// let store = AppStore { tenant: "acme".into(), user: Some(7), secret: "s3".into() };
+/// let mut seen = Vec::new();
+/// cls_core::visit_tagged(&store, FieldTag::Log, &mut |key: &'static str, value: &dyn std::fmt::Display| {
+///     seen.push(format!("{key}={value}"));
+/// });
+/// assert_eq!(seen, ["tenant=acme", "user_id=7"]);
+/// ```
+#[inline]
+pub fn visit_tagged<S: ClsStore>(store: &S, tag: FieldTag, visitor: &mut dyn TagVisitor) {
+    store.__visit_tagged(tag, visitor);
+}
+
+/// The keys of the fields of `S` that carry `tag`, nested stores included, in the order
+/// [`visit_tagged`] visits them: what an integration declares up front (a span's fields, a
+/// header's allow-list).
+///
+/// # Examples
+///
+/// ```
+/// use cls_core::{ClsStore, FieldTag};
+///
+/// #[derive(ClsStore, Clone, Default)]
+/// struct User {
+///     #[cls(log = "user_id")]
+///     id: u64,
+/// }
+///
+/// #[derive(ClsStore, Clone, Default)]
+/// struct AppStore {
+///     #[cls(log)]
+///     tenant: String,
+///     user: User,
+/// }
+///
+/// assert_eq!(cls_core::tagged_keys::<AppStore>(FieldTag::Log), ["tenant", "user_id"]);
+/// ```
+#[must_use]
+pub fn tagged_keys<S: ClsStore>(tag: FieldTag) -> Vec<&'static str> {
+    let mut keys = Vec::new();
+    S::__tagged_keys(tag, &mut keys);
+    keys
+}
+
+impl<S: ClsStore> Cls<S> {
+    /// Visits the fields carrying `tag` in the current store of `S`, as
+    /// [`visit_tagged`](crate::visit_tagged) does for a store value, without cloning it.
+    ///
+    /// It never panics, which makes it the read for code that runs at any moment, such as a
+    /// log formatter: inside a [`with`](Cls::with) closure of `S` it reads as any other read
+    /// does; inside an [`update`](Cls::update) closure of `S`, where the store is being
+    /// changed, it visits nothing and returns the error.
+    ///
+    /// # Errors
+    ///
+    /// When no context of `S` is active, or from inside an [`update`](Cls::update) closure of
+    /// `S`; nothing was visited.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cls_core::{path, Cls, ClsErrorKind, ClsStore, FieldTag};
+    ///
+    /// #[derive(ClsStore, Clone, Default)]
+    /// struct AppStore {
+    ///     #[cls(log)]
+    ///     tenant: String,
+    /// }
+    ///
+    /// const CLS: Cls<AppStore> = Cls::new();
+    ///
+    /// let mut keys = Vec::new();
+    /// let mut visitor = |key: &'static str, _: &dyn std::fmt::Display| keys.push(key);
+    /// assert!(CLS.try_visit_tagged(FieldTag::Log, &mut visitor).is_err());
+    /// CLS.run_sync(|| {
+    ///     CLS.try_visit_tagged(FieldTag::Log, &mut visitor).unwrap();
+    ///     let err = CLS.update::<path!(tenant), _>(|_| {
+    ///         CLS.try_visit_tagged(FieldTag::Log, &mut visitor).unwrap_err()
+    ///     });
+    ///     assert_eq!(err.kind(), ClsErrorKind::ReadWhileUpdating);
+    /// });
+    /// assert_eq!(keys, ["tenant"]);
+    /// ```
+    #[inline]
+    pub fn try_visit_tagged(
+        &self,
+        tag: FieldTag,
+        visitor: &mut dyn TagVisitor,
+    ) -> Result<(), ClsError> {
+        frame::read::<S, _>(|store| store.__visit_tagged(tag, visitor))
+    }
+}
