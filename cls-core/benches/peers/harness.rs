@@ -47,12 +47,22 @@ struct Check {
     limit: Option<f64>,
 }
 
+/// A cost reported under a group in ns (an overhead, usually): a target when it has a
+/// limit (for targets stated as "at most +N ns over the bare service"), information
+/// otherwise.
+struct NanosCheck {
+    what: &'static str,
+    term: Term,
+    limit: Option<f64>,
+}
+
 /// Cases measured side by side; the first is the peer the others are compared with.
 pub(crate) struct Group<'a> {
     key: &'static str,
     title: &'static str,
     cases: Vec<(&'static str, Routine<'a>)>,
     checks: Vec<Check>,
+    nanos_checks: Vec<NanosCheck>,
 }
 
 impl<'a> Group<'a> {
@@ -62,6 +72,7 @@ impl<'a> Group<'a> {
             title,
             cases: Vec::new(),
             checks: Vec::new(),
+            nanos_checks: Vec::new(),
         }
     }
 
@@ -96,14 +107,37 @@ impl<'a> Group<'a> {
         });
         self
     }
+
+    /// A target in ns: the median over the rounds of `term` (an [`Term::Overhead`],
+    /// computed within each round) must be at most `limit_ns`.
+    pub(crate) fn target_ns(mut self, what: &'static str, term: Term, limit_ns: f64) -> Self {
+        self.nanos_checks.push(NanosCheck {
+            what,
+            term,
+            limit: Some(limit_ns),
+        });
+        self
+    }
+
+    /// A cost in ns shown for information, with no target.
+    pub(crate) fn info_ns(mut self, what: &'static str, term: Term) -> Self {
+        self.nanos_checks.push(NanosCheck {
+            what,
+            term,
+            limit: None,
+        });
+        self
+    }
 }
 
-/// One target's outcome, kept for the summary.
+/// One target's outcome, kept for the summary: a ratio, or ns when `nanos`.
 struct Verdict {
     group: &'static str,
     what: &'static str,
-    ratio: f64,
+    /// The ratio, or the ns when `nanos`.
+    value: f64,
     limit: f64,
+    nanos: bool,
 }
 
 /// Reads the command line, runs the groups it selects, and prints the tables.
@@ -208,8 +242,9 @@ impl Harness {
                     self.verdicts.push(Verdict {
                         group: group.key,
                         what: check.what,
-                        ratio,
+                        value: ratio,
                         limit,
+                        nanos: false,
                     });
                     format!("target <= {limit:.2}x: {}", met(ratio, limit))
                 }
@@ -217,6 +252,28 @@ impl Harness {
             };
             println!(
                 "  -> {:<60} {num:>7.2} / {den:>6.2} ns -> {ratio:>5.2}x  {verdict}",
+                check.what
+            );
+        }
+        for check in &group.nanos_checks {
+            let ns = median(rounds.iter().map(|round| check.term.eval(round)));
+            let (q1, q3) = quartiles(rounds.iter().map(|round| check.term.eval(round)));
+            let verdict = match check.limit {
+                Some(limit) => {
+                    self.verdicts.push(Verdict {
+                        group: group.key,
+                        what: check.what,
+                        value: ns,
+                        limit,
+                        nanos: true,
+                    });
+                    format!("target <= {limit:+.0} ns: {}", met(ns, limit))
+                }
+                None => "(information)".to_owned(),
+            };
+            // The quartiles of the per-round values: how far one round strays.
+            println!(
+                "  -> {:<60} {ns:>+7.1} ns (rounds {q1:+.0}..{q3:+.0})  {verdict}",
                 check.what
             );
         }
@@ -229,19 +286,22 @@ impl Harness {
         println!("\n== summary of targets ==");
         println!(
             "  {:<12} {:<62} {:>7} {:>8}  verdict",
-            "group", "target", "ratio", "limit"
+            "group", "target", "value", "limit"
         );
         for v in &self.verdicts {
+            let (value, limit) = if v.nanos {
+                (format!("{:+.0}ns", v.value), format!("{:+.0}ns", v.limit))
+            } else {
+                (format!("{:.2}x", v.value), format!("{:.2}x", v.limit))
+            };
             println!(
-                "  {:<12} {:<62} {:>6.2}x {:>7.2}x  {}",
+                "  {:<12} {:<62} {value:>7} {limit:>8}  {}",
                 v.group,
                 v.what,
-                v.ratio,
-                v.limit,
-                met(v.ratio, v.limit)
+                met(v.value, v.limit)
             );
         }
-        let missed = self.verdicts.iter().filter(|v| v.ratio > v.limit).count();
+        let missed = self.verdicts.iter().filter(|v| v.value > v.limit).count();
         println!(
             "  {} of {} targets met; whole run {:.1} s",
             self.verdicts.len() - missed,
@@ -291,7 +351,13 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
 
 /// Interquartile range: the spread of the middle half of the samples.
 fn iqr(samples: &[f64]) -> f64 {
-    let values = sorted(samples.iter().copied());
+    let (q1, q3) = quartiles(samples.iter().copied());
+    q3 - q1
+}
+
+/// The first and third quartiles.
+fn quartiles(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let values = sorted(values);
     let n = values.len();
-    values[(3 * n) / 4] - values[n / 4]
+    (values[n / 4], values[(3 * n) / 4])
 }

@@ -3,7 +3,9 @@
 //! Run `cargo bench -p cls-core` (all groups, under ten seconds of measuring) or
 //! `cargo bench -p cls-core -- KEY` for the groups whose key contains `KEY`: `read`,
 //! `write`, `poll`, `sync_scope`, `spawn_ct`, `spawn_mt`, `depth`, `contexts`, `capture`,
-//! `context`, `json`, and with `--features tower`, `id_gen`.
+//! `context`, `json`, with `--features tower`, `id_gen`, and with `--features axum`, `web`
+//! (the layer against tower-http's request-id pair; `benches/web_throughput.sh` measures the
+//! same over loopback).
 //! `cargo test -p cls-core --benches` runs every routine a few times, unmeasured.
 //!
 //! # How it measures
@@ -104,6 +106,8 @@ mod read;
 mod spawn_ct;
 mod spawn_mt;
 mod sync_scope;
+#[cfg(feature = "axum")]
+mod web;
 mod write;
 
 #[derive(ClsStore, Clone, Default)]
@@ -178,6 +182,8 @@ fn run_all() {
     json::run(&mut h);
     #[cfg(feature = "tower")]
     id_gen::run(&mut h);
+    #[cfg(feature = "axum")]
+    web::run(&mut h);
     h.finish();
 }
 
