@@ -188,7 +188,10 @@ pub(crate) fn run(h: &mut Harness) {
             "one request through an axum hello route: oneshot + body, current_thread",
         )
         .case("axum Router, hello route", case(&bare, false))
-        .case("  same, the request carrying an x-request-id", case(&bare, true))
+        .case(
+            "  same, the request carrying an x-request-id",
+            case(&bare, true),
+        )
         .case(
             "tower-http SetRequestId(MakeRequestUuid) + PropagateRequestId",
             case(&tower_http, false),
