@@ -50,6 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !addr.ip().is_loopback() {
         return Err(format!("{addr} is not a loopback address").into());
     }
+    // `axum::serve` calls `with_state(())` itself; the router is served as built.
     let app = router(&mode)?;
 
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -147,14 +147,20 @@ pub(crate) fn run(h: &mut Harness) {
         .build()
         .expect("build a current-thread runtime");
 
-    let bare = hello_router();
-    let tower_http = tower_http_pair(MakeRequestUuid);
-    let tower_http_fast_id = tower_http_pair(ClsUuidForTowerHttp);
-    let cls = hello_router().layer(ClsLayer::<WebStore>::new());
-    let cls_noop_setup = hello_router().layer(
-        ClsLayer::<WebStore>::new()
-            .setup(|_: &RequestInfo, _: &mut WebStore| Ok::<(), Response<Body>>(())),
-    );
+    // `with_state(())` turns the handlers into routes once, as `axum::serve` does;
+    // otherwise the router would do it again for every request.
+    let bare = hello_router().with_state(());
+    let tower_http = tower_http_pair(MakeRequestUuid).with_state(());
+    let tower_http_fast_id = tower_http_pair(ClsUuidForTowerHttp).with_state(());
+    let cls = hello_router()
+        .layer(ClsLayer::<WebStore>::new())
+        .with_state(());
+    let cls_noop_setup = hello_router()
+        .layer(
+            ClsLayer::<WebStore>::new()
+                .setup(|_: &RequestInfo, _: &mut WebStore| Ok::<(), Response<Body>>(())),
+        )
+        .with_state(());
     let cls_setup = hello_router().layer(ClsLayer::<WebStore>::new().setup(
         |request: &RequestInfo, store: &mut WebStore| {
             let tenant = request.headers().get("x-tenant");
@@ -166,9 +172,10 @@ pub(crate) fn run(h: &mut Harness) {
             Ok::<(), Response<Body>>(())
         },
     ));
+    let cls_setup = cls_setup.with_state(());
     // Around the whole router, the layer's body reaches the caller as it is; under
     // `Router::layer`, axum boxes it into its own `Body` (one allocation per response).
-    let cls_whole = ClsLayer::<WebStore>::new().layer(hello_router());
+    let cls_whole = ClsLayer::<WebStore>::new().layer(hello_router().with_state(()));
 
     check(&rt, &bare, false, false);
     check(&rt, &bare, true, false);
