@@ -10,8 +10,8 @@
 //! The targets are absolute: at most +250 ns per request over the bare router with
 //! a generated id (echo and body wrapper on), at most +150 ns with an inbound valid id, and
 //! cheaper than the tower-http pair. "No setup configured: no setup cost" is read as: a
-//! layer without a setup costs no more than one whose setup does nothing, within 15 ns of
-//! noise.
+//! layer without a setup costs no more than one whose setup does nothing, within 5% of
+//! noise; a setup that copies a header into the store shows what a real one adds.
 //!
 //! The tower-http pair makes its ids with `uuid::Uuid::new_v4()` as its `MakeRequestUuid`
 //! does, with `uuid`'s default features (a `getrandom` system call per id); one more case
@@ -139,6 +139,8 @@ where
     }
 }
 
+// A setup's rejection is the inner service's own response type, as the layer's API has it.
+#[allow(clippy::result_large_err)]
 pub(crate) fn run(h: &mut Harness) {
     if !h.wants("web") {
         return;
@@ -252,13 +254,11 @@ pub(crate) fn run(h: &mut Harness) {
             Term::Case(3),
             1.0,
         )
-        .target_ns(
-            "cls, no setup - cls, a setup that does nothing",
-            Term::Overhead {
-                wrapped: 5,
-                bare: 7,
-            },
-            15.0,
+        .target(
+            "cls, no setup / cls, a setup that does nothing",
+            Term::Case(5),
+            Term::Case(7),
+            1.05,
         )
         .info_ns(
             "tower-http pair - bare",
