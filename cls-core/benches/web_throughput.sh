@@ -8,6 +8,11 @@
 # of a shared machine lands on all of them alike; the report gives each mode's median and
 # the median of the per-round ratios to `bare`.
 #
+# Requests per second depend on whatever else the two cores run. The report also gives the
+# server's CPU time per request (from /proc/PID/schedstat, the time its one thread spent
+# on a CPU, over the requests wrk completed): preemption does not inflate it, so on a
+# busy machine it is the steadier measure of what the layer costs a served request.
+#
 # Not part of CI: it needs wrk (`apt-get install wrk`) and two idle cores to mean much.
 #
 # Usage: cls-core/benches/web_throughput.sh
@@ -51,10 +56,11 @@ cleanup() {
 trap cleanup EXIT
 
 # One server per mode, all on the server core; only the one under load does any work.
-declare -A addr
+declare -A addr pid_of
 for mode in $MODES; do
     taskset -c "$SERVER_CPU" "$server" "$mode" 127.0.0.1:0 >"$work/$mode.out" 2>&1 &
     pids+=("$!")
+    pid_of[$mode]=$!
     for _ in $(seq 100); do
         grep -q '^listening on' "$work/$mode.out" && break
         sleep 0.1
@@ -68,11 +74,23 @@ for mode in $MODES; do
     echo "    $mode: ${addr[$mode]}"
 done
 
-# Requests per second of one wrk run against a mode.
+# The ns the server of a mode has spent on a CPU so far (a current-thread runtime: the
+# main thread does all the work).
+cpu_ns() {
+    awk '{print $1}' "/proc/${pid_of[$1]}/schedstat"
+}
+
+# One wrk run against a mode: "requests/s server-CPU-ns-per-request".
 load() {
-    local mode=$1 seconds=$2
-    taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" "http://${addr[$mode]}/" |
-        awk '/^Requests\/sec:/ {print $2}'
+    local mode=$1 seconds=$2 before after
+    before=$(cpu_ns "$mode")
+    taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" "http://${addr[$mode]}/" \
+        >"$work/wrk.out"
+    after=$(cpu_ns "$mode")
+    awk -v cpu=$((after - before)) '
+        / requests in / {requests = $1}
+        /^Requests\/sec:/ {rps = $2}
+        END {printf "%s %.0f\n", rps, cpu / requests}' "$work/wrk.out"
 }
 
 echo "==> warming up"
@@ -94,14 +112,15 @@ for round in $(seq "$ROUNDS"); do
     fi
     line="    round $round:"
     for mode in "${order[@]}"; do
-        rps=$(load "$mode" "$DURATION")
-        echo "$round $mode $rps" >>"$work/results"
-        line+=" $mode $rps"
+        read -r rps cpu < <(load "$mode" "$DURATION")
+        echo "$round $mode $rps $cpu" >>"$work/results"
+        line+=" $mode ${rps} rps ${cpu} ns;"
     done
     echo "$line"
 done
 
-echo "==> requests per second (median of $ROUNDS rounds; spread = (max - min) / median)"
+echo "==> medians of $ROUNDS rounds; spread = (max - min) / median; paired = median of the" \
+    "per-round ratios to ${MODES%% *}"
 python3 - "$work/results" "${modes[0]}" <<'EOF'
 import statistics
 import sys
@@ -110,15 +129,27 @@ from collections import defaultdict
 path, base = sys.argv[1], sys.argv[2]
 runs = defaultdict(dict)
 for line in open(path):
-    rnd, mode, rps = line.split()
-    runs[mode][int(rnd)] = float(rps)
-base_runs = runs[base]
-print(f"  {'mode':<12} {'median rps':>11} {'spread':>7} {'vs ' + base + ' (paired)':>22}")
-for mode, by_round in runs.items():
+    rnd, mode, rps, cpu = line.split()
+    runs[mode][int(rnd)] = (float(rps), float(cpu))
+
+
+def summary(mode, field):
+    by_round = {r: v[field] for r, v in runs[mode].items()}
+    base_runs = {r: v[field] for r, v in runs[base].items()}
     values = list(by_round.values())
     med = statistics.median(values)
     spread = (max(values) - min(values)) / med
-    ratios = [by_round[r] / base_runs[r] for r in by_round if r in base_runs]
-    ratio = statistics.median(ratios)
-    print(f"  {mode:<12} {med:>11.0f} {spread:>6.0%} {ratio:>21.1%}")
+    ratio = statistics.median(by_round[r] / base_runs[r] for r in by_round if r in base_runs)
+    return med, spread, ratio
+
+
+print(f"  {'mode':<12} {'rps':>9} {'spread':>7} {'paired':>7}"
+      f"   {'server CPU ns/req':>17} {'spread':>7} {'paired':>7} {base + '/mode':>10}")
+for mode in runs:
+    rps, rps_spread, rps_ratio = summary(mode, 0)
+    cpu, cpu_spread, cpu_ratio = summary(mode, 1)
+    print(f"  {mode:<12} {rps:>9.0f} {rps_spread:>6.0%} {rps_ratio:>7.1%}"
+          f"   {cpu:>17.0f} {cpu_spread:>6.0%} {cpu_ratio:>7.1%} {1 / cpu_ratio:>10.1%}")
+print(f"  (`{base}/mode` of server CPU per request: the throughput ratio of a server that had"
+      " its core to itself)")
 EOF
