@@ -25,6 +25,10 @@
 //! - `vs peer`: that median divided by the median of the group's first case, the peer.
 //! - `spread`: interquartile range of the samples, as a percentage of the median: how noisy
 //!   the case was in this run.
+//! - `p10 ns`: the 10th percentile of the samples, the ones that ran undisturbed. When other
+//!   builds keep both cores busy the samples split into "alone" and "sharing the core", the
+//!   median jumps between the two from run to run, and this column is the steady one;
+//!   `BENCH_STAT=floor` then judges the `->` lines on it (see `harness.rs`).
 //! - `->` lines: the ratios the targets are about. The two ns figures are the medians of
 //!   the numerator and the denominator; the ratio is the median of the per-round ratios
 //!   (both sides sampled back to back), which cancels the slow and fast phases this
