@@ -248,11 +248,10 @@ pub(crate) fn run(h: &mut Harness) {
             Term::Case(2),
             1.0,
         )
-        .target(
+        .info(
             "cls, inbound id / tower-http pair, inbound id",
             Term::Case(6),
             Term::Case(3),
-            1.0,
         )
         .target(
             "cls, no setup / cls, a setup that does nothing",
