@@ -3,8 +3,9 @@
 //! Run `cargo bench -p cls-core` (all groups, under ten seconds of measuring) or
 //! `cargo bench -p cls-core -- KEY` for the groups whose key contains `KEY`: `read`,
 //! `write`, `poll`, `sync_scope`, `spawn_ct`, `spawn_mt`, `depth`, `contexts`, `capture`,
-//! `context`, `json`, and with `--features tower`, `id_gen`; with `--features tracing`,
-//! `logging`.
+//! `context`, `json`; with `--features tower`, `id_gen`; with `--features axum`, `web`
+//! (the layer against tower-http's request-id pair; `benches/web_throughput.sh` measures the
+//! same over loopback); with `--features w3c`, `w3c`; with `--features tracing`, `logging`.
 //! `cargo test -p cls-core --benches` runs every routine a few times, unmeasured.
 //!
 //! # How it measures
@@ -24,6 +25,10 @@
 //! - `vs peer`: that median divided by the median of the group's first case, the peer.
 //! - `spread`: interquartile range of the samples, as a percentage of the median: how noisy
 //!   the case was in this run.
+//! - `p10 ns`: the 10th percentile of the samples, the ones that ran undisturbed. When other
+//!   builds keep both cores busy the samples split into "alone" and "sharing the core", the
+//!   median jumps between the two from run to run, and this column is the steady one;
+//!   `BENCH_STAT=floor` then judges the `->` lines on it (see `harness.rs`).
 //! - `->` lines: the ratios the targets are about. The two ns figures are the medians of
 //!   the numerator and the denominator; the ratio is the median of the per-round ratios
 //!   (both sides sampled back to back), which cancels the slow and fast phases this
@@ -109,6 +114,8 @@ mod spawn_mt;
 mod sync_scope;
 #[cfg(feature = "w3c")]
 mod w3c;
+#[cfg(feature = "axum")]
+mod web;
 mod write;
 
 #[derive(ClsStore, Clone, Default)]
@@ -187,6 +194,8 @@ fn run_all() {
     w3c::run(&mut h);
     #[cfg(feature = "tracing")]
     logging::run(&mut h);
+    #[cfg(feature = "axum")]
+    web::run(&mut h);
     h.finish();
 }
 
