@@ -62,9 +62,24 @@ impl Captured {
 
     /// The stores of both; where both hold a store of the same type, the one of `other`.
     pub(crate) fn join(self, other: Captured) -> Self {
-        let mut stores = other.into_stores();
+        // One store type on each side, the common case (a web request's scope beside the
+        // application's store): one allocation, of exactly two slots.
+        let (mine, theirs) = match (self.stores, other.stores) {
+            (Stores::One(None), theirs) => return Self { stores: theirs },
+            (mine, Stores::One(None)) => return Self { stores: mine },
+            (Stores::One(Some(mine)), Stores::One(Some(theirs))) => {
+                let stores = if mine.identity().0 == theirs.identity().0 {
+                    Stores::One(Some(theirs))
+                } else {
+                    Stores::Many(Box::new([Some(theirs), Some(mine)]))
+                };
+                return Self { stores };
+            }
+            (mine, theirs) => (Self { stores: mine }, Self { stores: theirs }),
+        };
+        let mut stores = theirs.into_stores();
         let other_types: Vec<_> = stores.iter().flatten().map(|s| s.identity().0).collect();
-        stores.extend(self.into_stores().into_iter().filter(|s| {
+        stores.extend(mine.into_stores().into_iter().filter(|s| {
             s.as_ref()
                 .is_some_and(|s| !other_types.contains(&s.identity().0))
         }));

@@ -404,7 +404,8 @@ impl Trust {
         if bytes.is_empty() || bytes.len() > Self::MAX_LEN || !bytes.iter().all(|&b| allowed(b)) {
             return None;
         }
-        Some(RequestId::from_checked(bytes))
+        // Shares the header's bytes: a reference count, no copy.
+        Some(RequestId(Repr::Shared(value.clone())))
     }
 }
 

@@ -4,7 +4,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::task::{Context as TaskContext, Poll};
 
-use http::{HeaderMap, HeaderName, Request, Response};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
 use tower_service::Service;
 
 use crate::w3c::TraceContext;
@@ -30,7 +30,7 @@ use crate::{Cls, ClsStore, Context};
 /// use cls_core::web::{self, ClsLayer, ClsService};
 /// # use cls_core::ClsStore;
 /// # #[derive(ClsStore, Clone, Default)] struct AppStore { tenant: String }
-/// use http::{HeaderMap, HeaderName, Request, Response};
+/// use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
 /// use tower::{service_fn, Layer, ServiceExt};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -196,7 +196,7 @@ impl<T, S, G, U> ClsService<T, S, G, U> {
 /// the request, which then goes with the body.
 #[derive(Debug, Default)]
 pub(crate) struct Finish {
-    pub(crate) echo: Option<(HeaderName, RequestId)>,
+    pub(crate) echo: Option<(HeaderName, HeaderValue)>,
     after: Option<Afterwards>,
 }
 
@@ -209,8 +209,8 @@ impl Finish {
     ) -> Response<ClsBody<B>> {
         let after = self.after.take();
         let mut response = response.map(|body| ClsBody::new(body, context).with_after(after));
-        if let Some((header, id)) = self.echo.take() {
-            response.headers_mut().insert(header, id.header_value());
+        if let Some((header, value)) = self.echo.take() {
+            response.headers_mut().insert(header, value);
         }
         response
     }
@@ -234,7 +234,7 @@ impl<T, S, G: MakeRequestId, U> ClsService<T, S, G, U> {
             let info = request_info().unwrap_or_else(|| RequestInfo::from_request(request));
             let id = request_id().unwrap_or_else(|| config.generator.make_request_id(&info));
             let mut finish = Finish {
-                echo: config.echo.then(|| (config.header.clone(), id.clone())),
+                echo: config.echo.then(|| (config.header.clone(), id.header_value())),
                 after: None,
             };
             // Fails only inside an `update` closure of some store, where no service is
@@ -251,8 +251,12 @@ impl<T, S, G: MakeRequestId, U> ClsService<T, S, G, U> {
         }
 
         let trace = inbound_trace(request.headers());
-        let (id, info) = match config.trust.accept(request.headers(), &config.header) {
-            Some(id) => (id, RequestInfo::from_request(request)),
+        let (id, info, echo) = match config.trust.accept(request.headers(), &config.header) {
+            Some(id) => {
+                // The inbound header's own bytes, shared.
+                let echo = config.echo.then(|| id.header_value());
+                (id, RequestInfo::from_request(request), echo)
+            }
             None => {
                 request.headers_mut().remove(&config.header);
                 let info = RequestInfo::from_request(request);
@@ -260,15 +264,16 @@ impl<T, S, G: MakeRequestId, U> ClsService<T, S, G, U> {
                     Some(trace) if config.id_from_trace => trace_request_id(trace),
                     _ => config.generator.make_request_id(&info),
                 };
-                request
-                    .headers_mut()
-                    .insert(config.header.clone(), id.header_value());
+                // Made once, for the request and the response.
+                let value = id.header_value();
+                let echo = config.echo.then(|| value.clone());
+                request.headers_mut().insert(config.header.clone(), value);
                 // `info` was taken before the new id was added: the header the inner
                 // service sees is the only copy of the id outside the request scope.
-                (id, info)
+                (id, info, echo)
             }
         };
-        let echo = config.echo.then(|| (config.header.clone(), id.clone()));
+        let echo = echo.map(|value| (config.header.clone(), value));
         let (context, after) = layer_request_context(id, info.clone(), trace);
         let finish = Finish {
             echo,
