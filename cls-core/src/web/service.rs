@@ -234,7 +234,9 @@ impl<T, S, G: MakeRequestId, U> ClsService<T, S, G, U> {
             let info = request_info().unwrap_or_else(|| RequestInfo::from_request(request));
             let id = request_id().unwrap_or_else(|| config.generator.make_request_id(&info));
             let mut finish = Finish {
-                echo: config.echo.then(|| (config.header.clone(), id.header_value())),
+                echo: config
+                    .echo
+                    .then(|| (config.header.clone(), id.header_value())),
                 after: None,
             };
             // Fails only inside an `update` closure of some store, where no service is
