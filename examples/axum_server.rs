@@ -1,7 +1,8 @@
 //! An axum service with one context per request: a tenant read in `setup`, a handler and a
 //! streamed body that read the id and the tenant without parameters, an outbound call
 //! that carries the id to the next service through `PropagateLayer`, and an audit line
-//! written by `after()` work once the response is sent.
+//! written by `after()` work once the response is sent. Its log lines go through
+//! `ClsFormat`, so every line written inside a request ends with its id and tenant.
 //!
 //! By default it starts on a free loopback port, sends itself a few requests, prints what
 //! each one saw and exits:
@@ -20,6 +21,7 @@ use axum::http::{HeaderValue, Request, Response, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
+use cls_core::logging::ClsFormat;
 use cls_core::web::{self, ClsLayer, PropagateLayer, RequestInfo, X_REQUEST_ID};
 use cls_core::{path, Cls, ClsStore};
 use futures_util::StreamExt;
@@ -32,6 +34,7 @@ use tower::{service_fn, Layer, ServiceExt};
 /// What the application keeps per request, beside the id and the request itself.
 #[derive(ClsStore, Clone, Default)]
 struct AppStore {
+    #[cls(log)]
     tenant: String,
     lines: u32,
 }
@@ -67,7 +70,12 @@ async fn orders(audit: Audit) -> String {
     let route = web::request().and_then(|req| req.matched_path().map(str::to_owned));
     // The client does not wait for this: it runs once the response is sent, still
     // inside (a copy of) this request's context.
+    tracing::info!(
+        route = route.as_deref().unwrap_or_default(),
+        "listing orders"
+    );
     web::after(async move {
+        tracing::info!("response sent; writing the audit line");
         let line = format!("{} audit: orders listed", log_prefix());
         audit.send(line).unwrap();
     });
@@ -86,6 +94,7 @@ async fn report() -> Body {
             *n += 1;
             *n
         });
+        tracing::info!(line = n, "report line produced after the handler returned");
         Ok::<_, Infallible>(Bytes::from(format!("{} report line {n}\n", log_prefix())))
     });
     Body::from_stream(lines)
@@ -101,6 +110,7 @@ async fn outbound(addr: SocketAddr) -> String {
         .header("x-tenant", CLS.get::<path!(tenant)>())
         .body(Empty::<Bytes>::new())
         .unwrap();
+    tracing::info!("calling /whoami");
     let (_, body) = client.oneshot(request).await.unwrap();
     format!("{} called /whoami, which saw: {body}", log_prefix())
 }
@@ -145,6 +155,14 @@ async fn send(
 
 #[tokio::main]
 async fn main() {
+    // Every line written inside a request ends with `request_id=… tenant=…`.
+    tracing_subscriber::fmt()
+        .event_format(
+            ClsFormat::new(tracing_subscriber::fmt::format().without_time())
+                .with_store::<AppStore>(),
+        )
+        .init();
+
     let serve_forever = std::env::args().any(|arg| arg == "--serve");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -164,10 +164,15 @@ pub use crate::tagged::{tagged_keys, visit_tagged, FieldTag, TagVisitor};
 /// Every named field is a path segment. A field whose type also derives `ClsStore` can be
 /// followed further (`user.id`); a field of any other type, or wrapped in [`Terminal`], is a
 /// leaf. Mark a field `#[cls(local)]` to keep it out of spawned tasks and snapshots: they
-/// see its `Default` instead (a transaction handle must not follow a detached job).
+/// see its `Default` instead (a transaction handle must not follow a detached job). Mark a
+/// leaf `#[cls(log)]` (or `#[cls(log = "key")]`) to put it on every log line written
+/// inside the context (`cls_core::logging`, features `tracing` and `log`; the fields are
+/// read with [`visit_tagged`]); its type must be `Display`, and an `Option` is left out
+/// while `None`.
 ///
 /// Mistakes are compile errors on the exact token: an enum, tuple struct or union; an
-/// unknown `#[cls(...)]` attribute.
+/// unknown `#[cls(...)]` attribute; a `#[cls(log)]` field that is not `Display`, is a
+/// nested store, or has a malformed, reserved or repeated key.
 ///
 /// # Examples
 ///

@@ -98,7 +98,8 @@ pub(crate) fn field_attrs(attrs: &[Attribute], errors: &mut Vec<Error>) -> Field
                     .get_ident()
                     .map_or_else(|| "this".to_owned(), |i| format!("`{i}`"));
                 Err(meta.error(format!(
-                    "unknown `cls` attribute {name}; the field attribute is `#[cls(local)]`"
+                    "unknown `cls` attribute {name}; the field attributes are `#[cls(local)]`, \
+                     `#[cls(log)]` and `#[cls(log = \"key\")]`"
                 )))
             }
         });
@@ -114,7 +115,7 @@ pub(crate) fn container_attrs(attrs: &[Attribute], errors: &mut Vec<Error>) {
     for attr in attrs.iter().filter(|a| a.path().is_ident(CLS)) {
         errors.push(Error::new_spanned(
             attr,
-            "`cls` attributes go on fields: `#[cls(local)]`; the struct takes none",
+            "`cls` attributes go on fields (`#[cls(local)]`, `#[cls(log)]`); the struct takes none",
         ));
     }
 }
