@@ -391,6 +391,8 @@ async fn everywhere(req: http::Request<Body>) -> Body {
         .await
         .unwrap();
     log::info!("{marker}:log-record");
+    let m = marker.clone();
+    cls_core::web::after(async move { tracing::info!("{m}:after-response") });
     let chunks = futures_util::stream::iter(0..2).then(move |n| {
         let marker = marker.clone();
         async move {
@@ -501,6 +503,19 @@ async fn every_line_of_a_request_carries_its_id_and_fields(marker: &str) {
     .await;
     assert_eq!(body, "0;1;");
     tracing::info!("{marker}:outside");
+    // The `after` work starts once the body is done: wait for its line.
+    tokio::time::timeout(REQUEST_TIMEOUT, async {
+        let line = format!("{marker}:after-response");
+        let captures = &global.captures;
+        while [&captures.cls, &captures.plain, &captures.json]
+            .iter()
+            .any(|capture| capture.lines_with(&line).is_empty())
+        {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("the after() work logged nothing");
 
     let places = [
         "handler",
@@ -510,6 +525,7 @@ async fn every_line_of_a_request_carries_its_id_and_fields(marker: &str) {
         "log-record",
         "chunk0",
         "chunk1",
+        "after-response",
     ];
     let cls = global.captures.cls.lines_with(&format!("{marker}:"));
     let plain = global.captures.plain.lines_with(&format!("{marker}:"));
