@@ -766,6 +766,59 @@ fn an_event_field_with_a_store_key_is_written_once_in_json() {
     assert_eq!(json_lines(&captures.json, "dup")[0]["tenant"], "from-event");
 }
 
+/// Every key once in a JSON line, counted in the raw text (a JSON parser would merge
+/// repeated keys silently): event fields named like the fixed keys are left out, and of
+/// two store types with one key the first is written.
+#[test]
+fn a_json_line_never_has_a_key_twice() {
+    #[derive(ClsStore, Clone, Default)]
+    struct AlsoTenant {
+        #[cls(log = "tenant")]
+        name: String,
+    }
+    const ALSO: Cls<AlsoTenant> = Cls::new();
+
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .event_format(
+            ClsJsonFormat::new()
+                .with_store::<LogStore>()
+                .with_store::<AlsoTenant>(),
+        )
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let store = LogStore {
+            tenant: "first".into(),
+            ..LogStore::default()
+        };
+        let also = AlsoTenant {
+            name: "second".into(),
+        };
+        CLS.run_with_sync(store, || {
+            ALSO.run_with_sync(also, || {
+                tracing::info!(
+                    level = "forged",
+                    target = "forged",
+                    timestamp = 0,
+                    "dup-keys"
+                );
+            });
+        });
+    });
+    let line = capture.text();
+    for key in ["timestamp", "level", "target", "message", "tenant"] {
+        assert_eq!(
+            line.matches(&format!("\"{key}\":")).count(),
+            1,
+            "{key} in {line}"
+        );
+    }
+    assert!(!line.contains("forged"), "{line}");
+    assert!(line.contains("\"tenant\":\"first\""), "{line}");
+}
+
 /// Values that would forge a line, a pair or a JSON key if written raw.
 fn hostile_values() -> Vec<String> {
     vec![

@@ -26,9 +26,11 @@ use crate::{ClsStore, TagVisitor};
 /// - Store fields of integer types are JSON numbers, all others JSON strings of their
 ///   `Display`; event fields keep their type (numbers, booleans, strings). Every string is escaped: a value can never end the
 ///   object, add a key or start a second line.
-/// - A store field whose key the event already has is left out: the event's own value wins,
-///   so the object never has a key twice. (The derive rejects store keys named `timestamp`,
-///   `level`, `target`, `message` or `request_id`.)
+/// - Every key appears once: an event field named `timestamp`, `level` or `target` is left
+///   out (those keys are already written), a store field whose key the event has is left
+///   out (the event's own value wins), and of two store fields with one key (in nested
+///   stores, or two store types) the first is written. (The derive rejects store keys
+///   named `timestamp`, `level`, `target`, `message` or `request_id`.)
 /// - An event outside every context has just its own fields. An event emitted inside an
 ///   [`update`](crate::Cls::update) closure of a store type gets no fields from that store
 ///   type, and never panics.
@@ -195,19 +197,29 @@ where
         writer.write_str("\",\"target\":")?;
         write_json_str(&mut writer, meta.target())?;
 
+        // The keys written so far: an event field or a context field with a key already on
+        // the line is left out, so that every key appears once.
+        let mut keys = Keys::default();
+        if self.timer.is_some() {
+            keys.push("timestamp");
+        }
+        keys.push("level");
+        keys.push("target");
         let mut fields = EventFields {
             out: &mut writer,
             result: Ok(()),
-            keys: Keys::default(),
+            keys,
         };
         event.record(&mut fields);
-        let EventFields { result, keys, .. } = fields;
+        let EventFields {
+            result, mut keys, ..
+        } = fields;
         result?;
 
         let mut context = ContextFields {
             out: &mut writer,
             result: Ok(()),
-            event_keys: &keys,
+            keys: &mut keys,
         };
         visit_context::<L>(&mut context);
         context.result?;
@@ -215,18 +227,20 @@ where
     }
 }
 
-/// Writes the context's fields as `,"key":value` pairs, leaving out the keys the event has.
+/// Writes the context's fields as `,"key":value` pairs, leaving out the keys already on the
+/// line (the event's, or a store's field of the same key seen first).
 struct ContextFields<'a, 'w> {
     out: &'a mut Writer<'w>,
     result: fmt::Result,
-    event_keys: &'a Keys,
+    keys: &'a mut Keys,
 }
 
 impl ContextFields<'_, '_> {
     fn pair(&mut self, key: &'static str, value: impl FnOnce(&mut dyn fmt::Write) -> fmt::Result) {
-        if self.result.is_err() || self.event_keys.contains(&key) {
+        if self.result.is_err() || self.keys.contains(&key) {
             return;
         }
+        self.keys.push(key);
         self.result = (|| {
             self.out.write_char(',')?;
             // Keys are checked by the derive: nothing in them needs escaping.

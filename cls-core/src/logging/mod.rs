@@ -58,7 +58,9 @@
 //!   strings. No value can add a line, a `key=value` or a JSON key.
 //! - Writing a line never panics, including from inside a [`with`](crate::Cls::with) closure
 //!   (the fields are read as usual) or an [`update`](crate::Cls::update) closure of a store
-//!   type (that store type, half changed, adds no fields to the line).
+//!   type (that store type, half changed, adds no fields to the line), and from a field's
+//!   `Display` that logs itself: that nested line is written without fields, instead of
+//!   reading them again without end.
 //!
 //! The integration tests in `tests/test_logging.rs` prove each, over real loopback servers.
 

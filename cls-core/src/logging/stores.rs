@@ -1,6 +1,7 @@
 //! Which fields a line gets: the request id (with the `tower` feature) and the `#[cls(log)]`
 //! fields of each store type added with `with_store`.
 
+use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -86,11 +87,43 @@ impl<L: LogStores, S: ClsStore> LogStores for (L, Store<S>) {
 /// Visits what a line inside the current context gets: `request_id` when inside a request
 /// (only with the `tower` feature; without it there is no request id to read), then the
 /// store types' fields.
+///
+/// A line written while the fields of another are being read (a field's `Display` that
+/// logs, with the subscriber or logger installed globally) gets no fields: reading them
+/// again would write that line again, without end.
 #[inline]
 pub(crate) fn visit_context<L: LogStores>(visitor: &mut dyn TagVisitor) {
+    let Some(_visiting) = Visiting::enter() else {
+        return;
+    };
     #[cfg(feature = "tower")]
     if let Some(id) = crate::web::request_id() {
         visitor.visit_str("request_id", id.as_str());
     }
     L::visit_log_fields(visitor);
+}
+
+thread_local! {
+    /// Set while this thread reads the fields of a line.
+    static VISITING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The mark that this thread is reading the fields of a line; cleared on drop, panics
+/// included.
+struct Visiting;
+
+impl Visiting {
+    fn enter() -> Option<Self> {
+        VISITING
+            .try_with(|visiting| !visiting.replace(true))
+            .ok()
+            .filter(|&entered| entered)
+            .map(|_| Self)
+    }
+}
+
+impl Drop for Visiting {
+    fn drop(&mut self) {
+        let _ = VISITING.try_with(|visiting| visiting.set(false));
+    }
 }
