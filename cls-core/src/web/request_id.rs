@@ -404,8 +404,9 @@ impl Trust {
         if bytes.is_empty() || bytes.len() > Self::MAX_LEN || !bytes.iter().all(|&b| allowed(b)) {
             return None;
         }
-        // Shares the header's bytes: a reference count, no copy.
-        Some(RequestId(Repr::Shared(value.clone())))
+        // A copy: sharing the header's bytes would keep the whole buffer the request was
+        // read into alive for as long as the id lives (in a spawned task, a log record).
+        Some(RequestId::from_checked(bytes))
     }
 }
 

@@ -255,7 +255,7 @@ impl<T, S, G: MakeRequestId, U> ClsService<T, S, G, U> {
         let trace = inbound_trace(request.headers());
         let (id, info, echo) = match config.trust.accept(request.headers(), &config.header) {
             Some(id) => {
-                // The inbound header's own bytes, shared.
+                // The id's own copy, shared: a reference count.
                 let echo = config.echo.then(|| id.header_value());
                 (id, RequestInfo::from_request(request), echo)
             }
