@@ -65,13 +65,18 @@ pub(crate) fn push_decimal(out: &mut String, mut value: u64, negative: bool) {
     }
 }
 
-/// Characters that print as nothing or reorder what follows (format characters: zero-width
-/// spaces and joiners, bidirectional overrides and isolates, the byte-order mark): written
-/// escaped so that a line reads as it is.
+/// Characters that print as nothing or reorder what follows (Unicode's format characters and
+/// default-ignorable code points: zero-width spaces and joiners, bidirectional overrides and
+/// isolates, the byte-order mark, variation selectors, tag characters, fillers, prepended
+/// concatenation marks): written escaped so that a line reads as it is.
 fn is_invisible(c: char) -> bool {
     matches!(c,
-        '\u{00ad}' | '\u{061c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
+        '\u{00ad}' | '\u{034f}' | '\u{0600}'..='\u{0605}' | '\u{061c}' | '\u{06dd}' | '\u{070f}'
+        | '\u{0890}'..='\u{0891}' | '\u{08e2}' | '\u{115f}'..='\u{1160}' | '\u{17b4}'..='\u{17b5}'
+        | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}'
+        | '\u{ffa0}' | '\u{fff0}'..='\u{fffb}' | '\u{110bd}' | '\u{110cd}'
+        | '\u{1bca0}'..='\u{1bca3}' | '\u{1d173}'..='\u{1d17a}' | '\u{e0000}'..='\u{e0fff}')
 }
 
 /// A `fmt::Write` that writes the contents of a JSON string: what is written through it is
@@ -90,7 +95,9 @@ impl fmt::Write for JsonStr<'_> {
                 '\n' => "\\n",
                 '\r' => "\\r",
                 '\t' => "\\t",
-                c if c >= ' ' && c != '\u{7f}' && c != '\u{2028}' && c != '\u{2029}' => continue,
+                // Every control character (C0, DEL and C1, NEL included) and the Unicode line
+                // and paragraph separators, which some readers take for line ends.
+                c if !c.is_control() && c != '\u{2028}' && c != '\u{2029}' => continue,
                 _ => "",
             };
             self.0.write_str(&s[start..at])?;
@@ -177,6 +184,11 @@ mod tests {
         assert_eq!(text("\u{1b}[31m"), "\"\\u{001b}[31m\"");
         assert_eq!(text("Zürich"), "\"Zürich\"");
         assert_eq!(text("a\u{202e}b"), "\"a\\u{202e}b\"");
+        // Tag characters, variation selectors and fillers print as nothing.
+        assert_eq!(
+            text("a\u{e0041}\u{fe0f}\u{3164}"),
+            "\"a\\u{e0041}\\u{fe0f}\\u{3164}\""
+        );
     }
 
     #[test]
@@ -194,7 +206,7 @@ mod tests {
     #[test]
     fn json_strings_escape_quotes_controls_and_line_separators() {
         let mut out = String::new();
-        write_json_str(&mut out, "\"}\n\u{1}\u{2028}é").unwrap();
-        assert_eq!(out, "\"\\\"}\\n\\u0001\\u2028é\"");
+        write_json_str(&mut out, "\"}\n\u{1}\u{2028}é\u{85}\u{7f}").unwrap();
+        assert_eq!(out, "\"\\\"}\\n\\u0001\\u2028é\\u0085\\u007f\"");
     }
 }
