@@ -25,8 +25,12 @@ use crate::ClsStore;
 /// - The values are copied into the record as strings (a `log` record borrows its
 ///   key-values for as long as the logger keeps it): one allocation for a record inside a
 ///   context.
-/// - How the key-values are shown is `inner`'s choice (escaping included); `env_logger`
-///   shows them with its `kv` feature.
+/// - How the key-values are shown is `inner`'s choice, escaping included: the values are
+///   passed as they are, since a structured logger escapes them its own way. A logger that
+///   prints them raw lets a value holding a newline start a line of its own; where that
+///   matters, send `log` records through tracing-log's bridge to
+///   [`ClsFormat`](crate::logging::ClsFormat) or [`ClsJsonFormat`](crate::logging::ClsJsonFormat),
+///   which escape every value. `env_logger` shows key-values with its `kv` feature.
 ///
 /// # Examples
 ///
