@@ -110,9 +110,9 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// The code `#[derive(ClsStore)]` and `path!` generate names `::cls_core`; the `web` module
-// derives its request scope with them, so the crate must answer to its own name too.
-#[cfg(feature = "tower")]
+// The code `#[derive(ClsStore)]` and `path!` generate names `::cls_core`; the `web` and `tx`
+// modules derive their scopes with them, so the crate must answer to its own name too.
+#[cfg(any(feature = "tower", feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
 extern crate self as cls_core;
 
 mod captured;
@@ -130,6 +130,12 @@ mod snapshot;
 mod spawn;
 mod store;
 mod string_path;
+#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres")))
+)]
+pub mod tx;
 #[cfg(feature = "tower")]
 pub mod web;
 
