@@ -93,6 +93,10 @@
 //!   Stackful coroutines (libraries that switch stacks within one thread) must not switch
 //!   away while inside a context: like `scoped-tls`, the runtime relies on contexts being
 //!   installed and removed in nesting order on each thread.
+//! - **Lazy values** (`test_lazy.rs`). A [`Lazy`] field is computed at most once per
+//!   context, however many tasks ask at once; every copy of the store made from the
+//!   context (spawned work, snapshots, nested `run`) shares it, a new store starts empty,
+//!   and a panicking initialiser leaves it empty and the context usable.
 //! - **Code that runs inside a write** (`test_reentrancy.rs`). A store's `Clone` run by
 //!   copy-on-write, and the destructor of a value replaced by [`set`](Cls::set),
 //!   `set_json` or [`enter_with`](Cls::enter_with), can read the context. A panic hook can
@@ -124,6 +128,7 @@ mod fixture;
 mod frame;
 #[cfg(feature = "serde")]
 mod json;
+mod lazy;
 mod path;
 mod scoped;
 mod snapshot;
@@ -149,6 +154,7 @@ pub use crate::error::{ClsError, ClsErrorKind};
 pub use crate::fixture::Fixture;
 #[cfg(feature = "serde")]
 pub use crate::fixture::{FixtureError, FixtureErrorKind};
+pub use crate::lazy::Lazy;
 pub use crate::path::Resolve;
 #[doc(hidden)]
 pub use crate::path::{chars, Cons, Nil};
