@@ -48,7 +48,8 @@
 //!
 //! # What holds
 //!
-//! Each is proven by `tests/test_tx_sqlite.rs` in the repository.
+//! Each is proven on SQLite and on Postgres by `tests/test_tx_sqlite.rs` and
+//! `tests/test_tx_postgres.rs` in the repository (the scenarios are in `tests/tx_common`).
 //!
 //! - **Each transactional call runs in its own child context**, whatever the mode: two
 //!   calls `join!`ed with no transaction around them get a transaction each; inside one
