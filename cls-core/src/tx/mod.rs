@@ -92,9 +92,11 @@ mod host;
 mod level;
 mod propagation;
 mod scope;
+mod tenants;
 
 pub use self::conn::TxConn;
 pub use self::database::TxDatabase;
 pub use self::error::{TxError, TxErrorKind};
 pub use self::host::TxHost;
 pub use self::propagation::Propagation;
+pub use self::tenants::{ConnectOptionsOf, TenantPools};
