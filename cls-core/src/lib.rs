@@ -204,6 +204,52 @@ pub use crate::store::{ClsStore, Terminal};
 #[cfg(feature = "derive")]
 pub use cls_derive::ClsStore;
 
+/// Runs the body of an `async fn` in a transaction: `#[transactional(host = EXPR)]` makes
+/// the body `EXPR.transaction_with(Propagation::Required, async { body })`, and
+/// `propagation = RequiresNew` (any [`Propagation`](crate::tx::Propagation) mode) picks
+/// another mode.
+///
+/// nestjs-cls's `@Transactional()`. The function returns `Result<T, E>` with
+/// `E: From<TxError>`; `EXPR` is any expression naming a [`TxHost`](crate::tx::TxHost) (or a
+/// reference to one), evaluated when the function is called: a parameter, `self.tx`, a
+/// static. Wrap it in parentheses if it contains a comma outside brackets. Mistakes (a
+/// missing `host`, an unknown mode, a function that is not `async` or returns no `Result`)
+/// are compile errors that say so.
+///
+/// # Examples
+///
+/// ```
+/// use cls_core::transactional;
+/// use cls_core::tx::{TxError, TxHost};
+/// use sqlx::Sqlite;
+///
+/// struct Orders {
+///     tx: TxHost<Sqlite>,
+/// }
+///
+/// impl Orders {
+///     #[transactional(host = self.tx)]
+///     async fn place(&self, id: i64) -> Result<bool, TxError> {
+///         sqlx::query("insert into orders(id) values (?)").bind(id).execute(&mut *self.tx.conn().await?).await?;
+///         Ok(self.tx.is_active())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), TxError> {
+/// let orders = Orders { tx: TxHost::new(sqlx::SqlitePool::connect("sqlite::memory:").await?) };
+/// sqlx::query("create table orders(id integer primary key)").execute(&mut *orders.tx.conn().await?).await?;
+/// assert!(orders.place(1).await?);
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres")))
+)]
+pub use cls_derive::transactional;
+
 /// A typed path to a value inside a store: `path!(user.id)`, used as
 /// `CLS.get::<path!(user.id)>()`.
 ///

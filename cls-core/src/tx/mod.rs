@@ -100,3 +100,10 @@ pub use self::error::{TxError, TxErrorKind};
 pub use self::host::TxHost;
 pub use self::propagation::Propagation;
 pub use self::tenants::{ConnectOptionsOf, TenantPools};
+
+/// Pins the output type of a `#[transactional]` function's body, so that `?` inside it
+/// converts into the function's error type.
+#[doc(hidden)]
+pub fn __typed_body<R, F: std::future::Future<Output = R>>(body: F) -> F {
+    body
+}
