@@ -24,7 +24,7 @@ static SKIP_NOTICE: Once = Once::new();
 impl TestDb for Postgres {
     const SINGLE_WRITER: bool = false;
 
-    async fn pool(max: u32) -> Option<(Pool<Postgres>, Box<dyn Send + Sync>)> {
+    async fn pool(max: u32, _patient: bool) -> Option<(Pool<Postgres>, Box<dyn Send + Sync>)> {
         let Ok(url) = std::env::var(URL_VARIABLE) else {
             assert!(
                 std::env::var_os("CI").is_none(),
@@ -90,3 +90,4 @@ tx_tests!(sqlx::Postgres:
     cancelled_joined_call_makes_the_transaction_rollback_only,
     connection_carried_out_of_its_call_is_finished,
 );
+tx_stress_test!(sqlx::Postgres);

@@ -18,6 +18,9 @@ use tx_common::{TestDb, ACQUIRE_TIMEOUT};
 /// How long a second writer waits for SQLite's write lock before `SQLITE_BUSY`.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(300);
 
+/// The same, for tests whose writers queue for it: long enough never to be reached.
+const PATIENT_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// A directory of its own per database, removed when the test ends.
 struct TempDir(PathBuf);
 
@@ -32,7 +35,7 @@ static NEXT_DIR: AtomicU32 = AtomicU32::new(0);
 impl TestDb for Sqlite {
     const SINGLE_WRITER: bool = true;
 
-    async fn pool(max: u32) -> Option<(Pool<Sqlite>, Box<dyn Send + Sync>)> {
+    async fn pool(max: u32, patient: bool) -> Option<(Pool<Sqlite>, Box<dyn Send + Sync>)> {
         let dir = std::env::temp_dir().join(format!(
             "cls-tx-sqlite-{}-{}",
             std::process::id(),
@@ -44,7 +47,11 @@ impl TestDb for Sqlite {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(if patient {
+                PATIENT_BUSY_TIMEOUT
+            } else {
+                BUSY_TIMEOUT
+            });
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -92,3 +99,4 @@ tx_tests!(sqlx::Sqlite:
     connection_carried_out_of_its_call_is_finished,
     busy_single_writer_is_no_second_connection,
 );
+tx_stress_test!(sqlx::Sqlite);
