@@ -456,7 +456,6 @@ impl<DB: TxDatabase> TxHost<DB> {
         let level = Arc::new(Level::new(live.clone(), Some(savepoint)));
         let abandon = Abandon::arm(&level);
         let out = scope::child(self.inner.id, Change::Enter(level.clone()), fut).await;
-        abandon.disarm();
         level.end();
         let keep = out.is_ok() && !level.is_rollback_only();
         let ended = async {
@@ -468,7 +467,11 @@ impl<DB: TxDatabase> TxHost<DB> {
                 live.rollback_to(&mut conn, savepoint).await
             }
         };
-        if let Err(err) = ended.await {
+        // Still armed while the savepoint ends: a call cancelled here has not completed, so
+        // its savepoint is rolled back before the connection's next statement.
+        let ended = ended.await;
+        abandon.disarm();
+        if let Err(err) = ended {
             // The savepoint's work may be in the transaction or not: it must not commit.
             parent.set_rollback_only();
             return Err(err.into());
@@ -513,21 +516,25 @@ impl<DB: TxDatabase> TxHost<DB> {
     /// # }
     /// ```
     pub async fn conn(&self) -> Result<TxConn<'_, DB>, TxError> {
-        let here = scope::here(self.inner.id);
-        if here.lent {
-            return Err(TxError::new(TxErrorKind::Reentrant));
-        }
-        if let Some(level) = self.level_of(&here.state) {
-            if level.is_ended() {
-                return Err(TxError::new(TxErrorKind::Finished));
+        let found = scope::with_here(self.inner.id, |state, lent, not_carried| {
+            if lent {
+                return Err(TxError::new(TxErrorKind::Reentrant));
             }
-            return Ok(TxConn::transaction(level.live.lock().await?));
+            match state {
+                State::Live(level) => match level.downcast_ref::<Level<DB>>() {
+                    Some(level) if level.is_ended() => Err(TxError::new(TxErrorKind::Finished)),
+                    Some(level) => Ok(Some(level.live.clone())),
+                    // Host ids are unique, and a host has one database type.
+                    None => Ok(None),
+                },
+                _ if not_carried => Err(TxError::new(TxErrorKind::NotCarried)),
+                _ => Ok(None),
+            }
+        })?;
+        match found {
+            Some(live) => Ok(TxConn::transaction(live.lock().await?)),
+            None => Ok(TxConn::pooled(self.pool()?.acquire().await?)),
         }
-        if here.not_carried {
-            return Err(TxError::new(TxErrorKind::NotCarried));
-        }
-        let conn = self.pool()?.acquire().await?;
-        Ok(TxConn::pooled(conn))
     }
 
     /// Calls `f` with the connection [`conn`](TxHost::conn) would give, and returns its

@@ -25,6 +25,8 @@ pub(crate) struct Live<DB: TxDatabase> {
     /// The outermost savepoint whose call was cancelled or panicked: rolled back to before
     /// the connection is used again, or before the commit.
     repair: StdMutex<Option<u32>>,
+    /// Whether `repair` holds a savepoint: checked on every lock without taking `repair`.
+    repair_pending: AtomicBool,
     observer: Option<Observer>,
 }
 
@@ -37,6 +39,7 @@ impl<DB: TxDatabase> Live<DB> {
             conn: Arc::new(Mutex::new(Slot::Open(tx))),
             next_savepoint: AtomicU32::new(1),
             repair: StdMutex::new(None),
+            repair_pending: AtomicBool::new(false),
             observer,
         }
     }
@@ -49,7 +52,11 @@ impl<DB: TxDatabase> Live<DB> {
 
     /// Waits for the connection, then undoes any abandoned savepoint.
     pub(crate) async fn lock(&self) -> Result<Locked<DB>, TxError> {
-        let slot = self.conn.clone().lock_owned().await;
+        // Uncontended (the usual case), without the lock's future.
+        let slot = match self.conn.clone().try_lock_owned() {
+            Ok(slot) => slot,
+            Err(_) => self.conn.clone().lock_owned().await,
+        };
         let mut conn = OwnedMutexGuard::try_map(slot, |slot| match slot {
             Slot::Open(tx) => Some(&mut **tx),
             Slot::Ended => None,
@@ -90,9 +97,15 @@ impl<DB: TxDatabase> Live<DB> {
     fn schedule_repair(&self, savepoint: u32) {
         let mut repair = self.repair.lock().unwrap_or_else(PoisonError::into_inner);
         *repair = Some(repair.map_or(savepoint, |s| s.min(savepoint)));
+        self.repair_pending.store(true, Ordering::Release);
     }
 
     fn take_repair(&self) -> Option<u32> {
+        if !self.repair_pending.load(Ordering::Relaxed)
+            || !self.repair_pending.swap(false, Ordering::Acquire)
+        {
+            return None;
+        }
         self.repair
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -82,6 +82,28 @@ pub(crate) fn here(host: u64) -> Here {
     }
 }
 
+/// Calls `f` with what the calling code has for `host` (its state, whether the connection
+/// is lent, whether a transaction was not carried here), without cloning the state: the
+/// path of every `conn()`.
+pub(crate) fn with_here<R>(host: u64, f: impl FnOnce(&State, bool, bool) -> R) -> R {
+    if !TX.is_active() {
+        return f(&State::Absent, false, false);
+    }
+    // `f` runs inside the read: reading the scope again there (`carried`) is allowed, and
+    // `f` only looks at the state.
+    TX.with::<path!(entries), _>(|entries| match entries.0.iter().find(|e| e.host == host) {
+        Some(entry) => {
+            let not_carried = matches!(entry.state, State::Absent) && carried(host);
+            f(&entry.state, entry.lent, not_carried)
+        }
+        None => f(&State::Absent, false, carried(host)),
+    })
+}
+
+fn carried(host: u64) -> bool {
+    TX.with::<path!(carried), _>(|carried| carried.0.contains(&host))
+}
+
 /// How a child context differs from its parent for one host.
 pub(crate) enum Change {
     /// Same transaction (a joined call).
