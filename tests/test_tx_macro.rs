@@ -1,5 +1,8 @@
-//! `#[cls_core::transactional]` on real SQLite: the body runs as
+//! `#[cls_core::transactional]` on a real database file: the body runs as
 //! `host.transaction_with(mode, ..)`, with the host taken from a parameter or from `self`.
+
+// Generated code must not trip a user's lints: the attribute is used here under strict ones.
+#![deny(warnings, unused_qualifications, clippy::pedantic)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
