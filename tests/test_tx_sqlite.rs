@@ -100,3 +100,31 @@ tx_tests!(sqlx::Sqlite:
     busy_single_writer_is_no_second_connection,
 );
 tx_stress_test!(sqlx::Sqlite);
+
+/// The host's futures can be spawned on a multi-thread runtime: `transaction`,
+/// `transaction_with`, `conn` and `with_conn` (whose closure's future is checked where it
+/// is called) are `Send` when what they run is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_futures_are_send() {
+    use cls_core::tx::{Propagation, TxError, TxHost};
+
+    let Some((pool, _keep)) = <Sqlite as TestDb>::pool(2, false).await else {
+        return;
+    };
+    let tx = TxHost::new(pool);
+    let task = tx.clone();
+    let rows = tokio::spawn(async move {
+        let inner = task.transaction_with(Propagation::Nested, async {
+            task.with_conn(async |conn| {
+                sqlx::query("select 1")
+                    .execute(conn)
+                    .await
+                    .map(|done| done.rows_affected())
+            })
+            .await?
+            .map_err(TxError::from)
+        });
+        task.transaction(inner).await
+    });
+    assert_eq!(tx_common::bounded(rows).await.unwrap().unwrap(), 0);
+}
