@@ -93,6 +93,10 @@
 //!   Stackful coroutines (libraries that switch stacks within one thread) must not switch
 //!   away while inside a context: like `scoped-tls`, the runtime relies on contexts being
 //!   installed and removed in nesting order on each thread.
+//! - **Lazy values** (`test_lazy.rs`). A [`Lazy`] field is computed at most once per
+//!   context, however many tasks ask at once; every copy of the store made from the
+//!   context (spawned work, snapshots, nested `run`) shares it, a new store starts empty,
+//!   and a panicking initialiser leaves it empty and the context usable.
 //! - **Code that runs inside a write** (`test_reentrancy.rs`). A store's `Clone` run by
 //!   copy-on-write, and the destructor of a value replaced by [`set`](Cls::set),
 //!   `set_json` or [`enter_with`](Cls::enter_with), can read the context. A panic hook can
@@ -110,9 +114,9 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// The code `#[derive(ClsStore)]` and `path!` generate names `::cls_core`; the `web` module
-// derives its request scope with them, so the crate must answer to its own name too.
-#[cfg(feature = "tower")]
+// The code `#[derive(ClsStore)]` and `path!` generate names `::cls_core`; the `web` and `tx`
+// modules derive their scopes with them, so the crate must answer to its own name too.
+#[cfg(any(feature = "tower", feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
 extern crate self as cls_core;
 
 mod captured;
@@ -124,6 +128,7 @@ mod fixture;
 mod frame;
 #[cfg(feature = "serde")]
 mod json;
+mod lazy;
 #[cfg(any(feature = "tracing", feature = "log"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "tracing", feature = "log"))))]
 pub mod logging;
@@ -134,6 +139,12 @@ mod spawn;
 mod store;
 mod string_path;
 mod tagged;
+#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres")))
+)]
+pub mod tx;
 #[cfg(feature = "w3c")]
 pub mod w3c;
 #[cfg(feature = "tower")]
@@ -149,6 +160,7 @@ pub use crate::error::{ClsError, ClsErrorKind};
 pub use crate::fixture::Fixture;
 #[cfg(feature = "serde")]
 pub use crate::fixture::{FixtureError, FixtureErrorKind};
+pub use crate::lazy::Lazy;
 pub use crate::path::Resolve;
 #[doc(hidden)]
 pub use crate::path::{chars, Cons, Nil};
@@ -203,6 +215,52 @@ pub use crate::tagged::{tagged_keys, visit_tagged, FieldTag, TagVisitor};
 /// ```
 #[cfg(feature = "derive")]
 pub use cls_derive::ClsStore;
+
+/// Runs the body of an `async fn` in a transaction: `#[transactional(host = EXPR)]` makes
+/// the body `EXPR.transaction_with(Propagation::Required, async { body })`, and
+/// `propagation = RequiresNew` (any [`Propagation`](crate::tx::Propagation) mode) picks
+/// another mode.
+///
+/// nestjs-cls's `@Transactional()`. The function returns `Result<T, E>` with
+/// `E: From<TxError>`; `EXPR` is any expression naming a [`TxHost`](crate::tx::TxHost) (or a
+/// reference to one), evaluated when the function is called: a parameter, `self.tx`, a
+/// static. Wrap it in parentheses if it contains a comma outside brackets. Mistakes (a
+/// missing `host`, an unknown mode, a function that is not `async` or returns no `Result`)
+/// are compile errors that say so.
+///
+/// # Examples
+///
+/// ```
+/// use cls_core::transactional;
+/// use cls_core::tx::{TxError, TxHost};
+/// use sqlx::Sqlite;
+///
+/// struct Orders {
+///     tx: TxHost<Sqlite>,
+/// }
+///
+/// impl Orders {
+///     #[transactional(host = self.tx)]
+///     async fn place(&self, id: i64) -> Result<bool, TxError> {
+///         sqlx::query("insert into orders(id) values (?)").bind(id).execute(&mut *self.tx.conn().await?).await?;
+///         Ok(self.tx.is_active())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), TxError> {
+/// let orders = Orders { tx: TxHost::new(sqlx::SqlitePool::connect("sqlite::memory:").await?) };
+/// sqlx::query("create table orders(id integer primary key)").execute(&mut *orders.tx.conn().await?).await?;
+/// assert!(orders.place(1).await?);
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres")))
+)]
+pub use cls_derive::transactional;
 
 /// A typed path to a value inside a store: `path!(user.id)`, used as
 /// `CLS.get::<path!(user.id)>()`.

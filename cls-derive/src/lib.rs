@@ -1,4 +1,4 @@
-//! The procedural macros of `cls-core`: `#[derive(ClsStore)]` and `path!`.
+//! The procedural macros of `cls-core`: `#[derive(ClsStore)]`, `path!` and `#[transactional]`.
 //!
 //! Depend on `cls-core` and use them from there (`cls_core::{ClsStore, path}`); the code they
 //! generate names only `::cls_core::__private`.
@@ -11,6 +11,7 @@ mod expand;
 #[cfg(test)]
 mod expand_snapshots;
 mod path;
+mod transactional;
 
 use proc_macro::TokenStream;
 
@@ -25,4 +26,10 @@ pub fn derive_cls_store(input: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn path(input: TokenStream) -> TokenStream {
     path::expand(input.into()).into()
+}
+
+/// Runs the body of an `async fn` as `host.transaction_with(..)`; documented in `cls-core`.
+#[proc_macro_attribute]
+pub fn transactional(args: TokenStream, item: TokenStream) -> TokenStream {
+    transactional::expand(args.into(), item.into()).into()
 }
