@@ -5,7 +5,8 @@
 //! `write`, `poll`, `sync_scope`, `spawn_ct`, `spawn_mt`, `depth`, `contexts`, `capture`,
 //! `context`, `json`; with `--features tower`, `id_gen`; with `--features axum`, `web`
 //! (the layer against tower-http's request-id pair; `benches/web_throughput.sh` measures the
-//! same over loopback); with `--features w3c`, `w3c`; with `--features tracing`, `logging`.
+//! same over loopback); with `--features w3c`, `w3c`; with `--features tracing`, `logging`; with
+//! `--features sqlx-sqlite`, `tx`.
 //! `cargo test -p cls-core --benches` runs every routine a few times, unmeasured.
 //!
 //! # How it measures
@@ -112,6 +113,8 @@ mod read;
 mod spawn_ct;
 mod spawn_mt;
 mod sync_scope;
+#[cfg(feature = "sqlx-sqlite")]
+mod tx;
 #[cfg(feature = "w3c")]
 mod w3c;
 #[cfg(feature = "axum")]
@@ -196,6 +199,8 @@ fn run_all() {
     logging::run(&mut h);
     #[cfg(feature = "axum")]
     web::run(&mut h);
+    #[cfg(feature = "sqlx-sqlite")]
+    tx::run(&mut h);
     h.finish();
 }
 
