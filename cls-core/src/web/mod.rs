@@ -144,6 +144,7 @@
 #![cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 
 mod after;
+mod baggage;
 mod body;
 #[cfg(feature = "axum")]
 mod extract;
