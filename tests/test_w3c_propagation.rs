@@ -73,6 +73,8 @@ fn field<'a>(seen: &'a str, key: &str) -> &'a str {
 /// Both services' layer: the setup runs after the baggage was read, so it sees (and could
 /// check) the propagated fields; it writes a field that is never propagated.
 fn cls_layer() -> ClsLayer<AppStore, web::MakeUuidV4, SetupFn<SetupFnPtr, Body>> {
+    // The refusal type is the layer's: a response.
+    #[allow(clippy::result_large_err)]
     fn setup(_: &RequestInfo, store: &mut AppStore) -> Result<(), Response<Body>> {
         store.request_note = format!("setup saw tenant {:?}", store.tenant);
         Ok(())
@@ -376,7 +378,7 @@ async fn outbound_baggage_merges_within_the_limits() {
     // 64 members already: nothing added, nothing changed.
     let full: Vec<String> = (0..64).map(|i| format!("m{i}=1")).collect();
     let full = full.join(",");
-    assert_eq!(sent(Some(store()), &[&full]).await, [full.clone()]);
+    assert_eq!(sent(Some(store()), &[&full]).await, [full]);
     // Ten bytes short of the limit: `,tenant=acme` (12) is left out whole, `,user.id=7`
     // (10) fits exactly.
     let mut near = String::from("pad=");
@@ -392,7 +394,7 @@ async fn outbound_baggage_merges_within_the_limits() {
     near.extend(std::iter::repeat_n('x', 2));
     assert_eq!(near.len(), 8192 - 8);
     let got = sent(Some(store()), &[&near]).await;
-    assert!(got == [near.clone()], "{} bytes sent", got[0].len());
+    assert!(got == [near], "{} bytes sent", got[0].len());
     // A value with a control character is not sent; the others are.
     let mut odd = store();
     odd.tenant = "a\nb".into();

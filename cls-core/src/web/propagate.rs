@@ -261,17 +261,15 @@ impl TagVisitor for Members<'_, '_> {
 /// Adds the fields of `L` to the request's `baggage`, merged with what is there.
 fn add_baggage<L: PropagateStores>(headers: &mut HeaderMap) {
     let mut value = String::new();
-    let mut existing = 0_usize;
-    for header in headers.get_all(BAGGAGE) {
+    for (i, header) in headers.get_all(BAGGAGE).into_iter().enumerate() {
         let Ok(text) = header.to_str() else {
             // Not text: rewriting it could alter what the caller meant to send.
             return;
         };
-        if existing > 0 {
+        if i > 0 {
             value.push(',');
         }
         value.push_str(text);
-        existing += 1;
     }
     let mut encoder = BaggageEncoder::new(&mut value);
     let before = encoder.members();
