@@ -405,3 +405,62 @@ async fn outbound_baggage_merges_within_the_limits() {
         ["tenant", "user.id"]
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_async_setup_sees_the_propagated_fields() {
+    let layer = ClsLayer::<AppStore>::new().setup_async(|_: RequestInfo| async {
+        let tenant = CLS.get::<path!(tenant)>();
+        CLS.set::<path!(request_note)>(format!("async setup saw tenant {tenant:?}"));
+        Ok::<(), Response<Body>>(())
+    });
+    let service = layer.layer(service_fn(|request: Request<()>| async move {
+        Ok::<_, Infallible>(Response::new(Body::from(seen_here(request.headers()))))
+    }));
+    let request = Request::get("/")
+        .header("baggage", "tenant=acme,user.id=9")
+        .body(())
+        .unwrap();
+    let response = service.oneshot(request).await.unwrap();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let seen = String::from_utf8(body.to_vec()).unwrap();
+    assert_eq!(field(&seen, "note"), "async setup saw tenant \"acme\"");
+    assert_eq!(field(&seen, "user"), "9");
+}
+
+/// A second store type, sent by the same layer after the first.
+#[derive(ClsStore, Clone, Default)]
+struct JobStore {
+    #[cls(propagate = "job")]
+    job: u32,
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_layer_sends_the_fields_of_each_active_store_in_order() {
+    let client = PropagateLayer::new()
+        .with_store::<AppStore>()
+        .with_store::<JobStore>()
+        .layer(service_fn(|request: Request<()>| async move {
+            Ok::<_, Infallible>(request.headers().get("baggage").cloned())
+        }));
+    let store = AppStore {
+        tenant: "acme".into(),
+        ..AppStore::default()
+    };
+    let job = Cls::<JobStore>::new();
+    let only_job = job
+        .run_with(
+            JobStore { job: 3 },
+            client.clone().oneshot(Request::new(())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(only_job.unwrap(), "job=3");
+    let both = CLS
+        .run_with(
+            store,
+            job.run_with(JobStore { job: 4 }, client.oneshot(Request::new(()))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(both.unwrap(), "tenant=acme,job=4");
+}
