@@ -30,9 +30,18 @@ pub trait DerivedStore: Sized + DynStore {
     /// Pushes the keys of the fields carrying `tag`, here and in nested stores, in visiting
     /// order: the body of [`tagged_keys`](crate::tagged_keys).
     fn __tagged_keys(tag: FieldTag, keys: &mut Vec<&'static str>);
+
+    /// Parses `value` into the field carrying `tag` with `key`, here or in a nested store:
+    /// the body of [`set_tagged`](crate::set_tagged). `Ok(false)` when no field has the key.
+    fn __set_tagged(
+        &mut self,
+        tag: FieldTag,
+        key: &str,
+        value: &str,
+    ) -> Result<bool, SetTaggedError>;
 }
 
-pub use crate::tagged::{FieldTag, TagVisitor};
+pub use crate::tagged::{FieldTag, SetTaggedError, TagVisitor};
 pub use core::fmt::Display;
 
 /// The carry copy of a store whose fields are not all `Clone`: its own `Clone`, then its
@@ -127,6 +136,17 @@ impl<T: ClsStore> Nested<T> {
     pub fn tagged_keys(self, tag: FieldTag, keys: &mut Vec<&'static str>) {
         T::__tagged_keys(tag, keys);
     }
+
+    #[inline]
+    pub fn set_tagged(
+        self,
+        value: &mut T,
+        tag: FieldTag,
+        key: &str,
+        text: &str,
+    ) -> Result<bool, SetTaggedError> {
+        value.__set_tagged(tag, key, text)
+    }
 }
 
 /// A field of any other type: a leaf.
@@ -165,6 +185,17 @@ impl<T> Leaf<T> {
     pub fn visit_tagged(self, _: &T, _: FieldTag, _: &mut dyn TagVisitor) {}
 
     pub fn tagged_keys(self, _: FieldTag, _: &mut Vec<&'static str>) {}
+
+    #[inline]
+    pub fn set_tagged(
+        self,
+        _: &mut T,
+        _: FieldTag,
+        _: &str,
+        _: &str,
+    ) -> Result<bool, SetTaggedError> {
+        Ok(false)
+    }
 }
 
 /// Does the field have a JSON form (`Serialize + DeserializeOwned`)? Yes: [`Json`].
@@ -361,7 +392,28 @@ impl<T> TaggedStore<T> {
         T: LogLeaf,
     {
     }
+
+    /// The one check of a `#[cls(propagate)]` field, called where the field is visited and
+    /// where it is set: the two errors are the same, and reported once.
+    pub fn propagate(self) -> Propagated<T>
+    where
+        T: PropagateLeaf,
+    {
+        Propagated {
+            visit: |_, _, _| {},
+            set: |_, _, _| Ok(false),
+        }
+    }
 }
+
+/// Never implemented: the bound that makes `#[cls(propagate)]` on a nested store an error
+/// that says what to do.
+#[diagnostic::on_unimplemented(
+    message = "`#[cls(propagate)]` goes on a leaf field, and `{Self}` is a store",
+    label = "a nested store is not one baggage value",
+    note = "mark the fields of `{Self}` that should travel with `#[cls(propagate)]` instead: they are propagated wherever `{Self}` is nested"
+)]
+pub trait PropagateLeaf {}
 
 /// Never implemented: the bound that makes `#[cls(log)]` on a nested store an error that says
 /// what to do.
@@ -386,6 +438,19 @@ impl<T> TaggedOption<T> {
             visit_typed(value, key, visitor);
         }
     }
+
+    /// The one check of a `#[cls(propagate)]` field, called where the field is visited and
+    /// where it is set: the two errors are the same, and reported once.
+    #[inline]
+    pub fn propagate(self) -> Propagated<Option<T>>
+    where
+        T: PropagateField,
+    {
+        Propagated {
+            visit: visit_option::<T>,
+            set: set_option::<T>,
+        }
+    }
 }
 
 /// Any other tagged field.
@@ -402,6 +467,89 @@ impl<T> TaggedValue<T> {
     {
         visit_typed(value, key, visitor);
     }
+
+    /// The one check of a `#[cls(propagate)]` field, called where the field is visited and
+    /// where it is set: the two errors are the same, and reported once.
+    #[inline]
+    pub fn propagate(self) -> Propagated<T>
+    where
+        T: PropagateField,
+    {
+        Propagated {
+            visit: visit_value::<T>,
+            set: set_value::<T>,
+        }
+    }
+}
+
+/// A `#[cls(propagate)]` field's visit and set, as chosen by the check: unbounded methods
+/// over functions picked where the bound held, so a failed check is its one error, with no
+/// second error at each use.
+pub struct Propagated<V> {
+    visit: fn(&V, &'static str, &mut dyn TagVisitor),
+    set: fn(&mut V, &'static str, &str) -> Result<bool, SetTaggedError>,
+}
+
+impl<V> core::fmt::Debug for Propagated<V> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Propagated")
+    }
+}
+
+impl<V> Propagated<V> {
+    #[inline]
+    pub fn visit(self, value: &V, key: &'static str, visitor: &mut dyn TagVisitor) {
+        (self.visit)(value, key, visitor);
+    }
+
+    #[inline]
+    pub fn set(self, field: &mut V, key: &'static str, text: &str) -> Result<bool, SetTaggedError> {
+        (self.set)(field, key, text)
+    }
+}
+
+fn visit_value<T: PropagateField>(value: &T, key: &'static str, visitor: &mut dyn TagVisitor) {
+    visit_typed(value, key, visitor);
+}
+
+fn set_value<T: PropagateField>(
+    field: &mut T,
+    key: &'static str,
+    text: &str,
+) -> Result<bool, SetTaggedError> {
+    *field = parse_tagged(FieldTag::Propagate, key, text)?;
+    Ok(true)
+}
+
+fn visit_option<T: PropagateField>(
+    value: &Option<T>,
+    key: &'static str,
+    visitor: &mut dyn TagVisitor,
+) {
+    if let Some(value) = value {
+        visit_typed(value, key, visitor);
+    }
+}
+
+/// A received value makes the field `Some`.
+fn set_option<T: PropagateField>(
+    field: &mut Option<T>,
+    key: &'static str,
+    text: &str,
+) -> Result<bool, SetTaggedError> {
+    *field = Some(parse_tagged(FieldTag::Propagate, key, text)?);
+    Ok(true)
+}
+
+/// `FromStr`, with the error replaced by one that names the key and not the text: a
+/// type's own parse error may quote its input, which came from another process.
+#[inline]
+fn parse_tagged<T: core::str::FromStr>(
+    tag: FieldTag,
+    key: &'static str,
+    text: &str,
+) -> Result<T, SetTaggedError> {
+    text.parse().map_err(|_| SetTaggedError::new(tag, key))
 }
 
 /// Visits a tagged value with the most specific method of the visitor its type allows: text
@@ -444,3 +592,13 @@ fn visit_typed<T: LogField>(value: &T, key: &'static str, visitor: &mut dyn TagV
 pub trait LogField: Display + 'static {}
 
 impl<T: Display + 'static> LogField for T {}
+
+/// The type of a `#[cls(propagate)]` field: sent with `Display`, received with `FromStr`.
+#[diagnostic::on_unimplemented(
+    message = "a `#[cls(propagate)]` field must implement `Display` and `FromStr`, and `{Self}` does not implement both",
+    label = "baggage is text: this field is sent with `Display` and received with `FromStr`",
+    note = "implement `Display` and `FromStr` for `{Self}`, propagate a field of a type that has both (an `Option<T>` needs them on `T`), or remove `#[cls(propagate)]`"
+)]
+pub trait PropagateField: Display + core::str::FromStr + 'static {}
+
+impl<T: Display + core::str::FromStr + 'static> PropagateField for T {}

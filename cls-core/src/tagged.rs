@@ -37,6 +37,11 @@ pub enum FieldTag {
     /// `#[cls(log)]` or `#[cls(log = "key")]`: written on every log line by
     /// `cls_core::logging` (feature `tracing` or `log`).
     Log,
+    /// `#[cls(propagate)]` or `#[cls(propagate = "key")]`: sent to other services as a W3C
+    /// baggage member by `cls_core::web::PropagateLayer`, and filled from an inbound
+    /// `baggage` header by `cls_core::web::ClsLayer` (feature `tower`). The field's type is
+    /// `Display + FromStr`, so such fields can also be set from text with [`set_tagged`].
+    Propagate,
 }
 
 /// What [`visit_tagged`] calls for each tagged field: its key and its value.
@@ -167,6 +172,116 @@ pub fn tagged_keys<S: ClsStore>(tag: FieldTag) -> Vec<&'static str> {
     S::__tagged_keys(tag, &mut keys);
     keys
 }
+
+/// Parses `value` with `FromStr` into the field of `store` that carries `tag` under `key`
+/// (nested stores included); a field of type `Option<T>` becomes `Some`.
+///
+/// The inbound half of [`visit_tagged`], for tags whose fields are `FromStr`: only
+/// [`FieldTag::Propagate`]. It is how `cls_core::web::ClsLayer` fills a fresh store from a
+/// `baggage` header, and works the same on any store value.
+///
+/// Returns `Ok(true)` when the field was set, `Ok(false)` when no field carries `tag` under
+/// `key` (the store is unchanged).
+///
+/// # Errors
+///
+/// When the field exists but `value` does not parse as its type; the field is unchanged.
+/// The error names the key, never the value, which usually came from another process.
+///
+/// # Examples
+///
+/// ```
+/// use cls_core::{ClsStore, FieldTag};
+///
+/// #[derive(ClsStore, Clone, Default)]
+/// struct AppStore {
+///     #[cls(propagate)]
+///     tenant: String,
+///     #[cls(propagate = "user.id")]
+///     user_id: Option<u64>,
+///     note: String,
+/// }
+///
+/// let mut store = AppStore::default();
+/// assert_eq!(cls_core::set_tagged(&mut store, FieldTag::Propagate, "user.id", "7"), Ok(true));
+/// assert_eq!(cls_core::set_tagged(&mut store, FieldTag::Propagate, "note", "x"), Ok(false));
+/// let err = cls_core::set_tagged(&mut store, FieldTag::Propagate, "user.id", "abc").unwrap_err();
+/// assert_eq!(err.key(), "user.id");
+/// assert_eq!(store.user_id, Some(7));
+/// ```
+#[inline]
+pub fn set_tagged<S: ClsStore>(
+    store: &mut S,
+    tag: FieldTag,
+    key: &str,
+    value: &str,
+) -> Result<bool, SetTaggedError> {
+    store.__set_tagged(tag, key, value)
+}
+
+/// The error of [`set_tagged`]: the text given for a field did not parse as the field's type.
+///
+/// It names the tag and the key, never the text, so logging it cannot repeat what a peer
+/// sent.
+///
+/// # Examples
+///
+/// ```
+/// use cls_core::{ClsStore, FieldTag};
+///
+/// #[derive(ClsStore, Clone, Default)]
+/// struct AppStore {
+///     #[cls(propagate = "user.id")]
+///     user_id: u64,
+/// }
+///
+/// let err = cls_core::set_tagged(&mut AppStore::default(), FieldTag::Propagate, "user.id", "abc\n")
+///     .unwrap_err();
+/// assert_eq!(err.tag(), FieldTag::Propagate);
+/// assert_eq!(
+///     err.to_string(),
+///     "the value received for the `#[cls(propagate)]` field with key `user.id` did not parse as its type (`FromStr`)",
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetTaggedError {
+    tag: FieldTag,
+    key: &'static str,
+}
+
+impl SetTaggedError {
+    pub(crate) fn new(tag: FieldTag, key: &'static str) -> Self {
+        SetTaggedError { tag, key }
+    }
+
+    /// The key of the field whose value did not parse.
+    #[must_use]
+    pub fn key(&self) -> &'static str {
+        self.key
+    }
+
+    /// The tag the field was reached by.
+    #[must_use]
+    pub fn tag(&self) -> FieldTag {
+        self.tag
+    }
+}
+
+impl fmt::Display for SetTaggedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let attr = match self.tag {
+            FieldTag::Log => "log",
+            FieldTag::Propagate => "propagate",
+        };
+        write!(
+            f,
+            "the value received for the `#[cls({attr})]` field with key `{}` did not parse as its type (`FromStr`)",
+            self.key
+        )
+    }
+}
+
+impl std::error::Error for SetTaggedError {}
 
 impl<S: ClsStore> Cls<S> {
     /// Visits the fields carrying `tag` in the current store of `S`, as

@@ -57,6 +57,7 @@ impl<'a> Store<'a> {
             })
             .collect();
         check_log_keys(&fields, &mut errors);
+        check_propagate(&fields, &mut errors);
         let store = Store { input, fields };
         match attr::combine(errors) {
             Ok(()) => Ok(store),
@@ -88,6 +89,50 @@ fn check_log_keys(fields: &[Field<'_>], errors: &mut Vec<Error>) {
             errors.push(Error::new_spanned(
                 spanned,
                 format!("the log key `{key}` is already used by the field `{first}`; give one of them another key: `#[cls(log = \"other_key\")]`"),
+            ));
+            continue;
+        }
+        seen.push((key, field.ident));
+    }
+}
+
+/// The propagated fields of a struct: never `#[cls(local)]` (spawned work, where outbound
+/// calls are often made, would send the field's `Default` instead of its value), a field's
+/// own name must be a valid baggage key when no key is given, and two fields cannot share a
+/// key (one member would fill both).
+fn check_propagate(fields: &[Field<'_>], errors: &mut Vec<Error>) {
+    let mut seen: Vec<(String, &Ident)> = Vec::new();
+    for field in fields {
+        let Some(propagate) = &field.attrs.propagate else {
+            continue;
+        };
+        if field.attrs.local.is_some() {
+            errors.push(Error::new_spanned(
+                &propagate.path,
+                format!(
+                    "the field `{}` cannot be both `#[cls(propagate)]` and `#[cls(local)]`: a local \
+                     field is reset in spawned work, where it would be sent as its `Default`; \
+                     remove one of the two attributes",
+                    field.ident
+                ),
+            ));
+            continue;
+        }
+        let key = propagate.key(field.ident);
+        if propagate.key.is_none() {
+            if let Some(problem) = attr::propagate_key_problem(&key) {
+                errors.push(Error::new_spanned(&propagate.path, problem));
+                continue;
+            }
+        }
+        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+            let spanned: &dyn quote::ToTokens = match &propagate.key {
+                Some(lit) => lit,
+                None => &propagate.path,
+            };
+            errors.push(Error::new_spanned(
+                spanned,
+                format!("the baggage key `{key}` is already used by the field `{first}`; give one of them another key: `#[cls(propagate = \"other_key\")]`"),
             ));
             continue;
         }

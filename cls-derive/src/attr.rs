@@ -8,6 +8,9 @@ pub(crate) const CLS: &str = "cls";
 pub(crate) const LOCAL: &str = "local";
 /// `#[cls(log)]` or `#[cls(log = "key")]` on a field: written on every log line.
 pub(crate) const LOG: &str = "log";
+/// `#[cls(propagate)]` or `#[cls(propagate = "key")]` on a field: sent to other services as a
+/// W3C baggage member, and filled from one.
+pub(crate) const PROPAGATE: &str = "propagate";
 
 /// The keys every log line already has: a log field with one of them would be a second
 /// `level` in a JSON object.
@@ -18,6 +21,7 @@ const RESERVED_LOG_KEYS: &[&str] = &["timestamp", "level", "target", "message", 
 pub(crate) struct FieldAttrs {
     pub(crate) local: Option<syn::Path>,
     pub(crate) log: Option<Tagged>,
+    pub(crate) propagate: Option<Tagged>,
 }
 
 /// A tag with a key: `#[cls(log)]` (the field's name) or `#[cls(log = "key")]`.
@@ -61,6 +65,39 @@ pub(crate) fn log_key_problem(key: &str) -> Option<String> {
     }
 }
 
+/// Why `key` cannot be a baggage key, if it cannot: a baggage key is an RFC 7230 token
+/// (W3C Baggage), written on the wire as it is.
+pub(crate) fn propagate_key_problem(key: &str) -> Option<String> {
+    let token = !key.is_empty()
+        && key.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                )
+        });
+    (!token).then(|| {
+        format!(
+            "malformed baggage key \"{}\"; a W3C baggage key is an RFC 7230 token: ASCII letters, \
+             digits and any of !#$%&'*+-.^_`|~, no spaces, `=`, `,` or `;`: `#[cls(propagate = \"user.id\")]`",
+            key.escape_debug()
+        )
+    })
+}
+
 /// Parses every `#[cls(...)]` of a field, collecting each mistake into `errors`.
 pub(crate) fn field_attrs(attrs: &[Attribute], errors: &mut Vec<Error>) -> FieldAttrs {
     let mut parsed = FieldAttrs::default();
@@ -88,6 +125,28 @@ pub(crate) fn field_attrs(attrs: &[Attribute], errors: &mut Vec<Error>) -> Field
                     None
                 };
                 parsed.log = Some(Tagged {
+                    path: meta.path,
+                    key,
+                });
+                Ok(())
+            } else if meta.path.is_ident(PROPAGATE) {
+                if parsed.propagate.is_some() {
+                    return Err(meta.error("duplicate `cls(propagate)` attribute"));
+                }
+                let key = if meta.input.peek(syn::Token![=]) {
+                    let lit: syn::LitStr = meta.value()?.parse().map_err(|_| {
+                        meta.error(
+                            "expected a string after `propagate =`: `#[cls(propagate = \"user.id\")]`",
+                        )
+                    })?;
+                    if let Some(problem) = propagate_key_problem(&lit.value()) {
+                        return Err(Error::new_spanned(&lit, problem));
+                    }
+                    Some(lit)
+                } else {
+                    None
+                };
+                parsed.propagate = Some(Tagged {
                     path: meta.path,
                     key,
                 });

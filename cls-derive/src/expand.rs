@@ -98,7 +98,7 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
         }
     });
 
-    let (visit_tagged, tagged_keys) = tagged_bodies(store);
+    let (visit_tagged, tagged_keys, set_tagged) = tagged_bodies(store);
     let carry_clone = carry_clone_body(store);
     let dynamic = dynamic_impl(store);
     let paths = paths_fn(store);
@@ -165,6 +165,14 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
                     keys: &mut ::std::vec::Vec<&'static str>,
                 ) {
                     #tagged_keys
+                }
+                fn __set_tagged(
+                    &mut self,
+                    tag: ::cls_core::__private::FieldTag,
+                    key: &str,
+                    value: &str,
+                ) -> ::core::result::Result<bool, ::cls_core::__private::SetTaggedError> {
+                    #set_tagged
                 }
             }
         };
@@ -447,46 +455,82 @@ fn local_default(local: &syn::Path, ty: &syn::Type) -> TokenStream {
     }
 }
 
-/// `DerivedStore::__visit_tagged` and `__tagged_keys`: the tagged fields of this struct, in
-/// declaration order, then recursing into each untagged field that is a nested store (a
-/// tagged field is a leaf, or a compile error). The tag check of a tagged field is spanned on
-/// its type, so a type that is not `Display`, or a nested store, is reported on the field.
-fn tagged_bodies(store: &Store<'_>) -> (TokenStream, TokenStream) {
+/// `DerivedStore::__visit_tagged`, `__tagged_keys` and `__set_tagged`: the tagged fields of
+/// this struct, in declaration order, then recursing into each untagged field that is a
+/// nested store (a tagged field is a leaf, or a compile error). The tag check of a tagged
+/// field is spanned on its type, so a type without the traits its tag needs, or a nested
+/// store, is reported on the field.
+fn tagged_bodies(store: &Store<'_>) -> (TokenStream, TokenStream, TokenStream) {
     let mut visits = Vec::new();
     let mut keys = Vec::new();
+    let mut sets = Vec::new();
     for field in &store.fields {
         let member = field.ident;
         let ty = field.ty;
-        match &field.attrs.log {
-            Some(log) => {
-                let key = log.key(member);
-                let probe = quote_spanned! {ty.span()=>
-                    (&&&::cls_core::__private::Probe::<#ty>::NEW).tag_kind().visit_log
-                };
-                visits.push(quote! {
-                    if tag == ::cls_core::__private::FieldTag::Log {
-                        #probe(&self.#member, #key, visitor);
-                    }
-                });
-                keys.push(quote! {
-                    if tag == ::cls_core::__private::FieldTag::Log {
-                        keys.push(#key);
-                    }
-                });
-            }
-            None => {
-                visits.push(quote! {
-                    (&::cls_core::__private::Probe::<#ty>::NEW)
-                        .field_kind()
-                        .visit_tagged(&self.#member, tag, visitor);
-                });
-                keys.push(quote! {
-                    (&::cls_core::__private::Probe::<#ty>::NEW).field_kind().tagged_keys(tag, keys);
-                });
-            }
+        // The checked call is spanned on the field's type, so a type without the traits
+        // its tag needs, or a nested store, is reported there.
+        let probe = quote_spanned! {ty.span()=>
+            (&&&::cls_core::__private::Probe::<#ty>::NEW).tag_kind()
+        };
+        if let Some(log) = &field.attrs.log {
+            let key = log.key(member);
+            let log = quote_spanned!(ty.span()=> #probe.visit_log);
+            visits.push(quote! {
+                if tag == ::cls_core::__private::FieldTag::Log {
+                    #log(&self.#member, #key, visitor);
+                }
+            });
+            keys.push(quote! {
+                if tag == ::cls_core::__private::FieldTag::Log {
+                    keys.push(#key);
+                }
+            });
+        }
+        if let Some(propagate) = &field.attrs.propagate {
+            let key = propagate.key(member);
+            let propagate = quote_spanned!(ty.span()=> #probe.propagate());
+            visits.push(quote! {
+                if tag == ::cls_core::__private::FieldTag::Propagate {
+                    #propagate.visit(&self.#member, #key, visitor);
+                }
+            });
+            keys.push(quote! {
+                if tag == ::cls_core::__private::FieldTag::Propagate {
+                    keys.push(#key);
+                }
+            });
+            sets.push(quote! {
+                if tag == ::cls_core::__private::FieldTag::Propagate && key == #key {
+                    return #propagate.set(&mut self.#member, #key, value);
+                }
+            });
+        }
+        if field.attrs.log.is_none() && field.attrs.propagate.is_none() {
+            visits.push(quote! {
+                (&::cls_core::__private::Probe::<#ty>::NEW)
+                    .field_kind()
+                    .visit_tagged(&self.#member, tag, visitor);
+            });
+            keys.push(quote! {
+                (&::cls_core::__private::Probe::<#ty>::NEW).field_kind().tagged_keys(tag, keys);
+            });
+            sets.push(quote! {
+                match (&::cls_core::__private::Probe::<#ty>::NEW)
+                    .field_kind()
+                    .set_tagged(&mut self.#member, tag, key, value)
+                {
+                    ::core::result::Result::Ok(false) => {}
+                    done => return done,
+                }
+            });
         }
     }
     let unused = quote!(let _ = (&tag, &visitor););
     let unused_keys = quote!(let _ = (&tag, &keys););
-    (quote!(#unused #(#visits)*), quote!(#unused_keys #(#keys)*))
+    let unused_set = quote!(let _ = (&tag, &key, &value););
+    (
+        quote!(#unused #(#visits)*),
+        quote!(#unused_keys #(#keys)*),
+        quote!(#unused_set #(#sets)* ::core::result::Result::Ok(false)),
+    )
 }

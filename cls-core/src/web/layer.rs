@@ -31,8 +31,10 @@ use crate::ClsStore;
 ///    header, makes an id with the [`id_generator`](ClsLayer::id_generator) and puts it in
 ///    the header instead (a refused value reaches neither the inner service nor the
 ///    context);
-/// 2. starts the store from `S::default()` and runs the [`setup`](ClsLayer::setup), whose
-///    `Err` answers the request without calling the inner service;
+/// 2. starts the store from `S::default()`, fills its `#[cls(propagate)]` fields from the
+///    request's `baggage` headers (W3C Baggage; see below), and runs the
+///    [`setup`](ClsLayer::setup), whose `Err` answers the request without calling the
+///    inner service;
 /// 3. calls the inner service inside the new context, polls its future inside it, and
 ///    wraps the response body in a [`ClsBody`](crate::web::ClsBody) that enters the same
 ///    live context for every frame and is dropped inside it;
@@ -43,6 +45,16 @@ use crate::ClsStore;
 /// type keeps the outer id and request, runs its own setup, and opens its store beside the
 /// outer contexts, which stay visible (writes to them made below it stay below it). Inside
 /// a [`job_context`](crate::web::job_context), the layer takes the job's id the same way.
+///
+/// Inbound baggage is client input. Every `baggage` header is read, combined as one list;
+/// only the keys `S` declares with `#[cls(propagate)]` are used, each value percent-decoded
+/// and parsed with the field's `FromStr` (an `Option<T>` field becomes `Some`); the first
+/// valid member of a key wins. A header past the W3C limits (8,192 bytes, 64 members) is
+/// not used at all, and an invalid member or a value that does not parse is dropped,
+/// silently (nothing a client sent is logged here); the request is served either way. The
+/// setup runs after, so it can check or override what arrived: validate these fields as
+/// any input, and never use them for authorization. The sending side is
+/// [`PropagateLayer::with_store`](crate::web::PropagateLayer::with_store).
 ///
 /// # Examples
 ///

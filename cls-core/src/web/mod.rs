@@ -144,6 +144,7 @@
 #![cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 
 mod after;
+mod baggage;
 mod body;
 #[cfg(feature = "axum")]
 mod extract;
@@ -167,7 +168,7 @@ pub use self::future::ResponseFuture;
 pub use self::id_gen::{uuid_v4, uuid_v7};
 pub use self::layer::ClsLayer;
 pub use self::make_request_id::{MakeRequestId, MakeUuidV4};
-pub use self::propagate::{PropagateLayer, PropagateService};
+pub use self::propagate::{PropagateLayer, PropagateService, PropagateStores};
 pub use self::request_id::{InvalidRequestId, RequestId, Trust, X_REQUEST_ID};
 pub use self::request_info::RequestInfo;
 pub use self::scope::{job_context, request, request_context, request_id, trace_context};

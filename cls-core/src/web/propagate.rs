@@ -1,12 +1,18 @@
-//! `PropagateLayer`: the client side, carrying the current request id to the next service.
+//! `PropagateLayer`: the client side, carrying the current request id, trace context and
+//! `#[cls(propagate)]` fields to the next service.
 
+use std::fmt;
+use std::marker::PhantomData;
 use std::task::{Context as TaskContext, Poll};
 
-use http::{HeaderName, HeaderValue, Request};
+use http::{HeaderMap, HeaderName, HeaderValue, Request};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::w3c::BaggageEncoder;
+use crate::web::baggage::BAGGAGE;
 use crate::web::{request_id, trace_context, X_REQUEST_ID};
+use crate::{Cls, ClsStore, FieldTag, TagVisitor};
 
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
@@ -49,14 +55,17 @@ const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 /// # Ok(())
 /// # }
 /// ```
+///
+/// With [`with_store`](PropagateLayer::with_store), it also sends the current values of a
+/// store's `#[cls(propagate)]` fields as W3C baggage members.
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-#[derive(Clone, Debug)]
-pub struct PropagateLayer {
+pub struct PropagateLayer<L = ()> {
     header: HeaderName,
+    stores: PhantomData<fn() -> L>,
 }
 
 impl PropagateLayer {
-    /// A layer that writes the id in `x-request-id`.
+    /// A layer that writes the id in `x-request-id`, and no baggage.
     ///
     /// # Examples
     ///
@@ -65,9 +74,71 @@ impl PropagateLayer {
     pub fn new() -> Self {
         Self {
             header: X_REQUEST_ID,
+            stores: PhantomData,
         }
     }
+}
 
+impl<L: PropagateStores> PropagateLayer<L> {
+    /// Also sends the `#[cls(propagate)]` fields of the current store of `S`, as members of
+    /// the `baggage` header (W3C Baggage), on every request; call it once per store type.
+    ///
+    /// The values are read when the request is sent, so a `set` or a nested `run_with`
+    /// before the call is what goes out. Members are added to any `baggage` the request has
+    /// already (all its `baggage` headers, joined as one): a key already there keeps its
+    /// value, and the result stays within the W3C limits (8,192 bytes, 64 members), a member
+    /// that does not fit being left out whole, never cut. A value with a control character
+    /// is not sent; an `Option<T>` field is sent while `Some`. With no context of `S`
+    /// active, or from inside an [`update`](Cls::update) of `S`, nothing is added for it. A
+    /// `baggage` header that is not visible ASCII is left untouched, with nothing added.
+    ///
+    /// [`ClsLayer`](crate::web::ClsLayer) is the receiving side.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    ///
+    /// use cls_core::web::PropagateLayer;
+    /// use cls_core::{Cls, ClsStore};
+    /// use http::Request;
+    /// use tower::{service_fn, Layer, ServiceExt};
+    ///
+    /// #[derive(ClsStore, Clone, Default)]
+    /// struct AppStore {
+    ///     #[cls(propagate)]
+    ///     tenant: String,
+    ///     #[cls(propagate = "user.id")]
+    ///     user_id: Option<u64>,
+    ///     note: String,
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // Stands for an HTTP client: answers with the baggage it was given.
+    /// let client = PropagateLayer::new()
+    ///     .with_store::<AppStore>()
+    ///     .layer(service_fn(|request: Request<()>| async move {
+    ///         Ok::<_, Infallible>(request.headers().get("baggage").cloned())
+    ///     }));
+    ///
+    /// let store = AppStore { tenant: "acme corp".into(), user_id: Some(7), note: "kept".into() };
+    /// let request = Request::get("/next").header("baggage", "other=1").body(())?;
+    /// let sent = Cls::<AppStore>::new().run_with(store, client.oneshot(request)).await?;
+    /// assert_eq!(sent.unwrap(), "other=1,tenant=acme%20corp,user.id=7");
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_store<S: ClsStore>(self) -> PropagateLayer<(L, S)> {
+        PropagateLayer {
+            header: self.header,
+            stores: PhantomData,
+        }
+    }
+}
+
+impl<L> PropagateLayer<L> {
     /// Writes the id in `header` instead of `x-request-id`.
     ///
     /// # Examples
@@ -91,14 +162,126 @@ impl Default for PropagateLayer {
     }
 }
 
-impl<T> Layer<T> for PropagateLayer {
-    type Service = PropagateService<T>;
+impl<L> Clone for PropagateLayer<L> {
+    fn clone(&self) -> Self {
+        Self {
+            header: self.header.clone(),
+            stores: PhantomData,
+        }
+    }
+}
+
+impl<L> fmt::Debug for PropagateLayer<L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PropagateLayer")
+            .field("header", &self.header)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, L> Layer<T> for PropagateLayer<L> {
+    type Service = PropagateService<T, L>;
 
     fn layer(&self, inner: T) -> Self::Service {
         PropagateService {
             inner,
             header: self.header.clone(),
+            stores: PhantomData,
         }
+    }
+}
+
+/// The store types whose `#[cls(propagate)]` fields a [`PropagateLayer`] sends, built up
+/// by [`with_store::<S>()`](PropagateLayer::with_store): `()` for none, `(L, S)` for those
+/// of `L` and then `S`.
+///
+/// Implemented for those two shapes only; it shows in the type of a layer
+/// (`PropagateLayer<((), AppStore)>`) and needs no other use.
+///
+/// # Examples
+///
+/// ```
+/// use cls_core::web::PropagateStores;
+/// use cls_core::{Cls, ClsStore};
+///
+/// #[derive(ClsStore, Clone, Default)]
+/// struct AppStore {
+///     #[cls(propagate)]
+///     tenant: String,
+/// }
+///
+/// let mut seen = Vec::new();
+/// let mut visitor = |key: &'static str, value: &dyn std::fmt::Display| seen.push(format!("{key}={value}"));
+/// <((), AppStore)>::visit_propagated(&mut visitor); // no context of `AppStore`: nothing
+/// let store = AppStore { tenant: "acme".into() };
+/// Cls::<AppStore>::new().run_with_sync(store, || <((), AppStore)>::visit_propagated(&mut visitor));
+/// assert_eq!(seen, ["tenant=acme"]);
+/// ```
+pub trait PropagateStores: 'static {
+    /// Whether the list is empty: no baggage to write.
+    const EMPTY: bool;
+
+    /// Visits the `#[cls(propagate)]` fields of every store type in the list whose context
+    /// is active, in the order they were added; a store type whose context is inactive, or
+    /// is being changed by an [`update`](Cls::update) on this thread, adds nothing.
+    fn visit_propagated(visitor: &mut dyn TagVisitor);
+}
+
+impl PropagateStores for () {
+    const EMPTY: bool = true;
+
+    #[inline]
+    fn visit_propagated(_: &mut dyn TagVisitor) {}
+}
+
+impl<L: PropagateStores, S: ClsStore> PropagateStores for (L, S) {
+    const EMPTY: bool = false;
+
+    #[inline]
+    fn visit_propagated(visitor: &mut dyn TagVisitor) {
+        L::visit_propagated(visitor);
+        let _ = Cls::<S>::new().try_visit_tagged(FieldTag::Propagate, visitor);
+    }
+}
+
+/// Pushes each visited field into the encoder; a member that cannot be added (a key
+/// already there, the limits, a control character) is left out whole.
+struct Members<'e, 'b>(&'e mut BaggageEncoder<'b>);
+
+impl TagVisitor for Members<'_, '_> {
+    fn visit(&mut self, key: &'static str, value: &dyn fmt::Display) {
+        let _ = self.0.push(key, value);
+    }
+
+    fn visit_str(&mut self, key: &'static str, value: &str) {
+        let _ = self.0.push_str(key, value);
+    }
+}
+
+/// Adds the fields of `L` to the request's `baggage`, merged with what is there.
+fn add_baggage<L: PropagateStores>(headers: &mut HeaderMap) {
+    let mut value = String::new();
+    for (i, header) in headers.get_all(BAGGAGE).into_iter().enumerate() {
+        let Ok(text) = header.to_str() else {
+            // Not text: rewriting it could alter what the caller meant to send.
+            return;
+        };
+        if i > 0 {
+            value.push(',');
+        }
+        value.push_str(text);
+    }
+    let mut encoder = BaggageEncoder::new(&mut value);
+    let before = encoder.members();
+    let mut members = Members(&mut encoder);
+    L::visit_propagated(&mut members);
+    if encoder.members() == before {
+        return;
+    }
+    // Visible ASCII: the existing values passed `to_str`, and the encoder writes only
+    // token keys and percent-encoded values.
+    if let Ok(merged) = HeaderValue::from_str(&value) {
+        headers.insert(BAGGAGE, merged);
     }
 }
 
@@ -109,13 +292,32 @@ impl<T> Layer<T> for PropagateLayer {
 ///
 /// See [`PropagateLayer`].
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-#[derive(Clone, Debug)]
-pub struct PropagateService<T> {
+pub struct PropagateService<T, L = ()> {
     inner: T,
     header: HeaderName,
+    stores: PhantomData<fn() -> L>,
 }
 
-impl<T> PropagateService<T> {
+impl<T: Clone, L> Clone for PropagateService<T, L> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            header: self.header.clone(),
+            stores: PhantomData,
+        }
+    }
+}
+
+impl<T: fmt::Debug, L> fmt::Debug for PropagateService<T, L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PropagateService")
+            .field("inner", &self.inner)
+            .field("header", &self.header)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, L> PropagateService<T, L> {
     /// The wrapped service.
     ///
     /// # Examples
@@ -152,9 +354,10 @@ impl<T> PropagateService<T> {
     }
 }
 
-impl<T, B> Service<Request<B>> for PropagateService<T>
+impl<T, L, B> Service<Request<B>> for PropagateService<T, L>
 where
     T: Service<Request<B>>,
+    L: PropagateStores,
 {
     type Response = T::Response;
     type Error = T::Error;
@@ -185,6 +388,9 @@ where
                     }
                 }
             }
+        }
+        if !L::EMPTY {
+            add_baggage::<L>(headers);
         }
         self.inner.call(request)
     }

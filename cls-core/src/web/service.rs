@@ -9,6 +9,7 @@ use tower_service::Service;
 
 use crate::w3c::TraceContext;
 use crate::web::after::Afterwards;
+use crate::web::baggage::fill_from_baggage;
 use crate::web::layer::Config;
 use crate::web::scope::{awaits_response, layer_request_context, REQUEST};
 use crate::web::{
@@ -176,6 +177,7 @@ impl<T, S, G, U> ClsService<T, S, G, U> {
         let (mut around, info, finish) = self.open_request(&mut request);
 
         let mut store = S::default();
+        fill_from_baggage(request.headers(), &mut store);
         let outcome = if IN_SCOPE {
             around.enter_sync(|| self.setup.setup(&info, &mut store))
         } else {

@@ -11,6 +11,7 @@ use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use crate::web::baggage::fill_from_baggage;
 use crate::web::scope::{awaits_response, REQUEST};
 use crate::web::service::Finish;
 use crate::web::{ClsBody, ClsService, MakeRequestId, RequestInfo};
@@ -94,7 +95,9 @@ where
             return SetupFuture::running(around.run(future), finish);
         }
         let (around, info, finish) = self.open_request(&mut request);
-        let context = around.join(cls.context(S::default()));
+        let mut store = S::default();
+        fill_from_baggage(request.headers(), &mut store);
+        let context = around.join(cls.context(store));
         let setup = context.run((self.setup.f)(info));
         SetupFuture::setup(setup, service, request, finish)
     }

@@ -225,5 +225,21 @@ const _: () = {
                 .field_kind()
                 .tagged_keys(tag, keys);
         }
+        fn __set_tagged(
+            &mut self,
+            tag: ::cls_core::__private::FieldTag,
+            key: &str,
+            value: &str,
+        ) -> ::core::result::Result<bool, ::cls_core::__private::SetTaggedError> {
+            let _ = (&tag, &key, &value);
+            match (&::cls_core::__private::Probe::<T>::NEW)
+                .field_kind()
+                .set_tagged(&mut self.inner, tag, key, value)
+            {
+                ::core::result::Result::Ok(false) => {}
+                done => return done,
+            }
+            ::core::result::Result::Ok(false)
+        }
     }
 };

@@ -278,5 +278,28 @@ const _: () = {
                 .field_kind()
                 .tagged_keys(tag, keys);
         }
+        fn __set_tagged(
+            &mut self,
+            tag: ::cls_core::__private::FieldTag,
+            key: &str,
+            value: &str,
+        ) -> ::core::result::Result<bool, ::cls_core::__private::SetTaggedError> {
+            let _ = (&tag, &key, &value);
+            match (&::cls_core::__private::Probe::<String>::NEW)
+                .field_kind()
+                .set_tagged(&mut self.request_id, tag, key, value)
+            {
+                ::core::result::Result::Ok(false) => {}
+                done => return done,
+            }
+            match (&::cls_core::__private::Probe::<Option<u64>>::NEW)
+                .field_kind()
+                .set_tagged(&mut self.tx, tag, key, value)
+            {
+                ::core::result::Result::Ok(false) => {}
+                done => return done,
+            }
+            ::core::result::Result::Ok(false)
+        }
     }
 };

@@ -285,6 +285,22 @@ const _: () = {
                 .field_kind()
                 .tagged_keys(tag, keys);
         }
+        fn __set_tagged(
+            &mut self,
+            tag: ::cls_core::__private::FieldTag,
+            key: &str,
+            value: &str,
+        ) -> ::core::result::Result<bool, ::cls_core::__private::SetTaggedError> {
+            let _ = (&tag, &key, &value);
+            match (&::cls_core::__private::Probe::<String>::NEW)
+                .field_kind()
+                .set_tagged(&mut self.name, tag, key, value)
+            {
+                ::core::result::Result::Ok(false) => {}
+                done => return done,
+            }
+            ::core::result::Result::Ok(false)
+        }
     }
 };
 #[derive(ClsStore, Clone, Default)]
@@ -727,6 +743,29 @@ const _: () = {
             (&::cls_core::__private::Probe::<String>::NEW)
                 .field_kind()
                 .tagged_keys(tag, keys);
+        }
+        fn __set_tagged(
+            &mut self,
+            tag: ::cls_core::__private::FieldTag,
+            key: &str,
+            value: &str,
+        ) -> ::core::result::Result<bool, ::cls_core::__private::SetTaggedError> {
+            let _ = (&tag, &key, &value);
+            match (&::cls_core::__private::Probe::<User>::NEW)
+                .field_kind()
+                .set_tagged(&mut self.user, tag, key, value)
+            {
+                ::core::result::Result::Ok(false) => {}
+                done => return done,
+            }
+            match (&::cls_core::__private::Probe::<String>::NEW)
+                .field_kind()
+                .set_tagged(&mut self.secret, tag, key, value)
+            {
+                ::core::result::Result::Ok(false) => {}
+                done => return done,
+            }
+            ::core::result::Result::Ok(false)
         }
     }
 };

@@ -1,0 +1,643 @@
+#[derive(ClsStore, Clone, Default)]
+struct User {
+    #[cls(propagate = "user.id")]
+    id: Option<u64>,
+}
+#[allow(non_camel_case_types, non_snake_case)]
+const _: () = {
+    #[allow(unused_imports)]
+    use ::cls_core::__private::{
+        CloneKind as _, JsonKind as _, LeafKind as _, NestedKind as _, NoJsonKind as _,
+        NotCloneKind as _, OptionTagKind as _, StoreTagKind as _, ValueTagKind as _,
+    };
+    #[doc(hidden)]
+    #[diagnostic::on_unimplemented(
+        message = "no field `{Name}` in `User`",
+        label = "`User` has no such field (the name is spelled out letter by letter above)",
+        note = "the fields of `User` are: `id`"
+    )]
+    pub trait ClsFieldOfUser<Name> {
+        type Type: 'static;
+        fn field(&self) -> &Self::Type;
+        fn field_mut(&mut self) -> &mut Self::Type;
+    }
+    #[automatically_derived]
+    #[diagnostic::do_not_recommend]
+    impl ClsFieldOfUser<
+        (::cls_core::__private::chars::i, ::cls_core::__private::chars::d),
+    > for User {
+        type Type = Option<u64>;
+        #[inline]
+        fn field(&self) -> &Option<u64> {
+            &self.id
+        }
+        #[inline]
+        fn field_mut(&mut self) -> &mut Option<u64> {
+            &mut self.id
+        }
+    }
+    #[automatically_derived]
+    #[diagnostic::do_not_recommend]
+    impl<
+        __ClsName,
+        __ClsRest,
+    > ::cls_core::__private::Resolve<::cls_core::__private::Cons<__ClsName, __ClsRest>>
+    for User
+    where
+        Self: ClsFieldOfUser<__ClsName>,
+        <Self as ClsFieldOfUser<
+            __ClsName,
+        >>::Type: ::cls_core::__private::Resolve<__ClsRest>,
+    {
+        type Value = <<Self as ClsFieldOfUser<
+            __ClsName,
+        >>::Type as ::cls_core::__private::Resolve<__ClsRest>>::Value;
+        #[inline]
+        fn resolve(&self) -> &Self::Value {
+            ::cls_core::__private::Resolve::<
+                __ClsRest,
+            >::resolve(ClsFieldOfUser::<__ClsName>::field(self))
+        }
+        #[inline]
+        fn resolve_mut(&mut self) -> &mut Self::Value {
+            ::cls_core::__private::Resolve::<
+                __ClsRest,
+            >::resolve_mut(ClsFieldOfUser::<__ClsName>::field_mut(self))
+        }
+    }
+    #[automatically_derived]
+    impl ::cls_core::__private::DynStore for User {
+        fn dyn_name(&self) -> &'static str {
+            "User"
+        }
+        fn dyn_field_names(&self) -> &'static [&'static str] {
+            &["id"]
+        }
+        fn dyn_field(
+            &self,
+            name: &str,
+        ) -> ::core::option::Option<::cls_core::__private::FieldRef<'_>> {
+            match name {
+                "id" => {
+                    ::core::option::Option::Some(::cls_core::__private::FieldRef {
+                        store: (&::cls_core::__private::Probe::<Option<u64>>::NEW)
+                            .field_kind()
+                            .as_store(&self.id),
+                        json: (&::cls_core::__private::Probe::<Option<u64>>::NEW)
+                            .json_kind()
+                            .as_json(&self.id),
+                        ty: "Option<u64>",
+                        terminal: false,
+                        generic: false,
+                    })
+                }
+                _ => ::core::option::Option::None,
+            }
+        }
+        fn dyn_store_mut(
+            &mut self,
+            name: &str,
+        ) -> ::core::option::Option<
+            ::core::option::Option<&mut dyn ::cls_core::__private::DynStore>,
+        > {
+            match name {
+                "id" => {
+                    ::core::option::Option::Some(
+                        (&::cls_core::__private::Probe::<Option<u64>>::NEW)
+                            .field_kind()
+                            .as_store_mut(&mut self.id),
+                    )
+                }
+                _ => ::core::option::Option::None,
+            }
+        }
+        fn dyn_json_mut(
+            &mut self,
+            name: &str,
+        ) -> ::core::option::Option<
+            ::core::option::Option<&mut dyn ::cls_core::__private::JsonLeaf>,
+        > {
+            match name {
+                "id" => {
+                    ::core::option::Option::Some(
+                        (&::cls_core::__private::Probe::<Option<u64>>::NEW)
+                            .json_kind()
+                            .as_json_mut(&mut self.id),
+                    )
+                }
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
+    #[automatically_derived]
+    #[diagnostic::do_not_recommend]
+    impl ::cls_core::__private::ClsStore for User {
+        fn paths() -> &'static [&'static str] {
+            static PATHS: ::cls_core::__private::OnceLock<
+                ::std::vec::Vec<&'static str>,
+            > = ::cls_core::__private::OnceLock::new();
+            PATHS
+                .get_or_init(|| ::cls_core::__private::expand_paths(
+                    &[
+                        (
+                            "id",
+                            (&::cls_core::__private::Probe::<Option<u64>>::NEW)
+                                .field_kind()
+                                .paths(),
+                        ),
+                    ],
+                ))
+        }
+    }
+    #[automatically_derived]
+    impl ::cls_core::__private::DerivedStore for User {
+        #[inline]
+        fn __store_name() -> &'static str {
+            "User"
+        }
+        #[inline]
+        fn __has_local() -> bool {
+            false
+                || (&::cls_core::__private::Probe::<Option<u64>>::NEW)
+                    .field_kind()
+                    .has_local()
+        }
+        #[inline]
+        fn __reset_local(&mut self) {
+            (&::cls_core::__private::Probe::<Option<u64>>::NEW)
+                .field_kind()
+                .reset_local(&mut self.id);
+        }
+        #[inline]
+        fn __carry_clone(&self) -> Self {
+            if (&::cls_core::__private::Probe::<(Option<u64>, ())>::NEW)
+                .clone_kind()
+                .is_clone()
+            {
+                Self {
+                    id: (&::cls_core::__private::Probe::<Option<u64>>::NEW)
+                        .field_kind()
+                        .carry(
+                            &self.id,
+                            |leaf| {
+                                (&::cls_core::__private::Probe::<Option<u64>>::NEW)
+                                    .clone_kind()
+                                    .clone_leaf(leaf)
+                            },
+                        ),
+                }
+            } else {
+                ::cls_core::__private::carry_by_clone(self)
+            }
+        }
+        #[inline]
+        fn __visit_tagged(
+            &self,
+            tag: ::cls_core::__private::FieldTag,
+            visitor: &mut dyn ::cls_core::__private::TagVisitor,
+        ) {
+            let _ = (&tag, &visitor);
+            if tag == ::cls_core::__private::FieldTag::Propagate {
+                (&&&::cls_core::__private::Probe::<Option<u64>>::NEW)
+                    .tag_kind()
+                    .propagate()
+                    .visit(&self.id, "user.id", visitor);
+            }
+        }
+        fn __tagged_keys(
+            tag: ::cls_core::__private::FieldTag,
+            keys: &mut ::std::vec::Vec<&'static str>,
+        ) {
+            let _ = (&tag, &keys);
+            if tag == ::cls_core::__private::FieldTag::Propagate {
+                keys.push("user.id");
+            }
+        }
+        fn __set_tagged(
+            &mut self,
+            tag: ::cls_core::__private::FieldTag,
+            key: &str,
+            value: &str,
+        ) -> ::core::result::Result<bool, ::cls_core::__private::SetTaggedError> {
+            let _ = (&tag, &key, &value);
+            if tag == ::cls_core::__private::FieldTag::Propagate && key == "user.id" {
+                return (&&&::cls_core::__private::Probe::<Option<u64>>::NEW)
+                    .tag_kind()
+                    .propagate()
+                    .set(&mut self.id, "user.id", value);
+            }
+            ::core::result::Result::Ok(false)
+        }
+    }
+};
+#[derive(ClsStore, Clone, Default)]
+struct AppStore {
+    #[cls(propagate, log)]
+    tenant: String,
+    user: User,
+    note: String,
+}
+#[allow(non_camel_case_types, non_snake_case)]
+const _: () = {
+    #[allow(unused_imports)]
+    use ::cls_core::__private::{
+        CloneKind as _, JsonKind as _, LeafKind as _, NestedKind as _, NoJsonKind as _,
+        NotCloneKind as _, OptionTagKind as _, StoreTagKind as _, ValueTagKind as _,
+    };
+    #[doc(hidden)]
+    #[diagnostic::on_unimplemented(
+        message = "no field `{Name}` in `AppStore`",
+        label = "`AppStore` has no such field (the name is spelled out letter by letter above)",
+        note = "the fields of `AppStore` are: `tenant`, `user`, `note`"
+    )]
+    pub trait ClsFieldOfAppStore<Name> {
+        type Type: 'static;
+        fn field(&self) -> &Self::Type;
+        fn field_mut(&mut self) -> &mut Self::Type;
+    }
+    #[automatically_derived]
+    #[diagnostic::do_not_recommend]
+    impl ClsFieldOfAppStore<
+        (
+            ::cls_core::__private::chars::t,
+            ::cls_core::__private::chars::e,
+            ::cls_core::__private::chars::n,
+            ::cls_core::__private::chars::a,
+            ::cls_core::__private::chars::n,
+            ::cls_core::__private::chars::t,
+        ),
+    > for AppStore {
+        type Type = String;
+        #[inline]
+        fn field(&self) -> &String {
+            &self.tenant
+        }
+        #[inline]
+        fn field_mut(&mut self) -> &mut String {
+            &mut self.tenant
+        }
+    }
+    #[automatically_derived]
+    #[diagnostic::do_not_recommend]
+    impl ClsFieldOfAppStore<
+        (
+            ::cls_core::__private::chars::u,
+            ::cls_core::__private::chars::s,
+            ::cls_core::__private::chars::e,
+            ::cls_core::__private::chars::r,
+        ),
+    > for AppStore {
+        type Type = User;
+        #[inline]
+        fn field(&self) -> &User {
+            &self.user
+        }
+        #[inline]
+        fn field_mut(&mut self) -> &mut User {
+            &mut self.user
+        }
+    }
+    #[automatically_derived]
+    #[diagnostic::do_not_recommend]
+    impl ClsFieldOfAppStore<
+        (
+            ::cls_core::__private::chars::n,
+            ::cls_core::__private::chars::o,
+            ::cls_core::__private::chars::t,
+            ::cls_core::__private::chars::e,
+        ),
+    > for AppStore {
+        type Type = String;
+        #[inline]
+        fn field(&self) -> &String {
+            &self.note
+        }
+        #[inline]
+        fn field_mut(&mut self) -> &mut String {
+            &mut self.note
+        }
+    }
+    #[automatically_derived]
+    #[diagnostic::do_not_recommend]
+    impl<
+        __ClsName,
+        __ClsRest,
+    > ::cls_core::__private::Resolve<::cls_core::__private::Cons<__ClsName, __ClsRest>>
+    for AppStore
+    where
+        Self: ClsFieldOfAppStore<__ClsName>,
+        <Self as ClsFieldOfAppStore<
+            __ClsName,
+        >>::Type: ::cls_core::__private::Resolve<__ClsRest>,
+    {
+        type Value = <<Self as ClsFieldOfAppStore<
+            __ClsName,
+        >>::Type as ::cls_core::__private::Resolve<__ClsRest>>::Value;
+        #[inline]
+        fn resolve(&self) -> &Self::Value {
+            ::cls_core::__private::Resolve::<
+                __ClsRest,
+            >::resolve(ClsFieldOfAppStore::<__ClsName>::field(self))
+        }
+        #[inline]
+        fn resolve_mut(&mut self) -> &mut Self::Value {
+            ::cls_core::__private::Resolve::<
+                __ClsRest,
+            >::resolve_mut(ClsFieldOfAppStore::<__ClsName>::field_mut(self))
+        }
+    }
+    #[automatically_derived]
+    impl ::cls_core::__private::DynStore for AppStore {
+        fn dyn_name(&self) -> &'static str {
+            "AppStore"
+        }
+        fn dyn_field_names(&self) -> &'static [&'static str] {
+            &["tenant", "user", "note"]
+        }
+        fn dyn_field(
+            &self,
+            name: &str,
+        ) -> ::core::option::Option<::cls_core::__private::FieldRef<'_>> {
+            match name {
+                "tenant" => {
+                    ::core::option::Option::Some(::cls_core::__private::FieldRef {
+                        store: (&::cls_core::__private::Probe::<String>::NEW)
+                            .field_kind()
+                            .as_store(&self.tenant),
+                        json: (&::cls_core::__private::Probe::<String>::NEW)
+                            .json_kind()
+                            .as_json(&self.tenant),
+                        ty: "String",
+                        terminal: false,
+                        generic: false,
+                    })
+                }
+                "user" => {
+                    ::core::option::Option::Some(::cls_core::__private::FieldRef {
+                        store: (&::cls_core::__private::Probe::<User>::NEW)
+                            .field_kind()
+                            .as_store(&self.user),
+                        json: (&::cls_core::__private::Probe::<User>::NEW)
+                            .json_kind()
+                            .as_json(&self.user),
+                        ty: "User",
+                        terminal: false,
+                        generic: false,
+                    })
+                }
+                "note" => {
+                    ::core::option::Option::Some(::cls_core::__private::FieldRef {
+                        store: (&::cls_core::__private::Probe::<String>::NEW)
+                            .field_kind()
+                            .as_store(&self.note),
+                        json: (&::cls_core::__private::Probe::<String>::NEW)
+                            .json_kind()
+                            .as_json(&self.note),
+                        ty: "String",
+                        terminal: false,
+                        generic: false,
+                    })
+                }
+                _ => ::core::option::Option::None,
+            }
+        }
+        fn dyn_store_mut(
+            &mut self,
+            name: &str,
+        ) -> ::core::option::Option<
+            ::core::option::Option<&mut dyn ::cls_core::__private::DynStore>,
+        > {
+            match name {
+                "tenant" => {
+                    ::core::option::Option::Some(
+                        (&::cls_core::__private::Probe::<String>::NEW)
+                            .field_kind()
+                            .as_store_mut(&mut self.tenant),
+                    )
+                }
+                "user" => {
+                    ::core::option::Option::Some(
+                        (&::cls_core::__private::Probe::<User>::NEW)
+                            .field_kind()
+                            .as_store_mut(&mut self.user),
+                    )
+                }
+                "note" => {
+                    ::core::option::Option::Some(
+                        (&::cls_core::__private::Probe::<String>::NEW)
+                            .field_kind()
+                            .as_store_mut(&mut self.note),
+                    )
+                }
+                _ => ::core::option::Option::None,
+            }
+        }
+        fn dyn_json_mut(
+            &mut self,
+            name: &str,
+        ) -> ::core::option::Option<
+            ::core::option::Option<&mut dyn ::cls_core::__private::JsonLeaf>,
+        > {
+            match name {
+                "tenant" => {
+                    ::core::option::Option::Some(
+                        (&::cls_core::__private::Probe::<String>::NEW)
+                            .json_kind()
+                            .as_json_mut(&mut self.tenant),
+                    )
+                }
+                "user" => {
+                    ::core::option::Option::Some(
+                        (&::cls_core::__private::Probe::<User>::NEW)
+                            .json_kind()
+                            .as_json_mut(&mut self.user),
+                    )
+                }
+                "note" => {
+                    ::core::option::Option::Some(
+                        (&::cls_core::__private::Probe::<String>::NEW)
+                            .json_kind()
+                            .as_json_mut(&mut self.note),
+                    )
+                }
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
+    #[automatically_derived]
+    #[diagnostic::do_not_recommend]
+    impl ::cls_core::__private::ClsStore for AppStore {
+        fn paths() -> &'static [&'static str] {
+            static PATHS: ::cls_core::__private::OnceLock<
+                ::std::vec::Vec<&'static str>,
+            > = ::cls_core::__private::OnceLock::new();
+            PATHS
+                .get_or_init(|| ::cls_core::__private::expand_paths(
+                    &[
+                        (
+                            "tenant",
+                            (&::cls_core::__private::Probe::<String>::NEW)
+                                .field_kind()
+                                .paths(),
+                        ),
+                        (
+                            "user",
+                            (&::cls_core::__private::Probe::<User>::NEW)
+                                .field_kind()
+                                .paths(),
+                        ),
+                        (
+                            "note",
+                            (&::cls_core::__private::Probe::<String>::NEW)
+                                .field_kind()
+                                .paths(),
+                        ),
+                    ],
+                ))
+        }
+    }
+    #[automatically_derived]
+    impl ::cls_core::__private::DerivedStore for AppStore {
+        #[inline]
+        fn __store_name() -> &'static str {
+            "AppStore"
+        }
+        #[inline]
+        fn __has_local() -> bool {
+            false
+                || (&::cls_core::__private::Probe::<String>::NEW)
+                    .field_kind()
+                    .has_local()
+                || (&::cls_core::__private::Probe::<User>::NEW).field_kind().has_local()
+                || (&::cls_core::__private::Probe::<String>::NEW)
+                    .field_kind()
+                    .has_local()
+        }
+        #[inline]
+        fn __reset_local(&mut self) {
+            (&::cls_core::__private::Probe::<String>::NEW)
+                .field_kind()
+                .reset_local(&mut self.tenant);
+            (&::cls_core::__private::Probe::<User>::NEW)
+                .field_kind()
+                .reset_local(&mut self.user);
+            (&::cls_core::__private::Probe::<String>::NEW)
+                .field_kind()
+                .reset_local(&mut self.note);
+        }
+        #[inline]
+        fn __carry_clone(&self) -> Self {
+            if (&::cls_core::__private::Probe::<(String, (User, (String, ())))>::NEW)
+                .clone_kind()
+                .is_clone()
+            {
+                Self {
+                    tenant: (&::cls_core::__private::Probe::<String>::NEW)
+                        .field_kind()
+                        .carry(
+                            &self.tenant,
+                            |leaf| {
+                                (&::cls_core::__private::Probe::<String>::NEW)
+                                    .clone_kind()
+                                    .clone_leaf(leaf)
+                            },
+                        ),
+                    user: (&::cls_core::__private::Probe::<User>::NEW)
+                        .field_kind()
+                        .carry(
+                            &self.user,
+                            |leaf| {
+                                (&::cls_core::__private::Probe::<User>::NEW)
+                                    .clone_kind()
+                                    .clone_leaf(leaf)
+                            },
+                        ),
+                    note: (&::cls_core::__private::Probe::<String>::NEW)
+                        .field_kind()
+                        .carry(
+                            &self.note,
+                            |leaf| {
+                                (&::cls_core::__private::Probe::<String>::NEW)
+                                    .clone_kind()
+                                    .clone_leaf(leaf)
+                            },
+                        ),
+                }
+            } else {
+                ::cls_core::__private::carry_by_clone(self)
+            }
+        }
+        #[inline]
+        fn __visit_tagged(
+            &self,
+            tag: ::cls_core::__private::FieldTag,
+            visitor: &mut dyn ::cls_core::__private::TagVisitor,
+        ) {
+            let _ = (&tag, &visitor);
+            if tag == ::cls_core::__private::FieldTag::Log {
+                (&&&::cls_core::__private::Probe::<String>::NEW)
+                    .tag_kind()
+                    .visit_log(&self.tenant, "tenant", visitor);
+            }
+            if tag == ::cls_core::__private::FieldTag::Propagate {
+                (&&&::cls_core::__private::Probe::<String>::NEW)
+                    .tag_kind()
+                    .propagate()
+                    .visit(&self.tenant, "tenant", visitor);
+            }
+            (&::cls_core::__private::Probe::<User>::NEW)
+                .field_kind()
+                .visit_tagged(&self.user, tag, visitor);
+            (&::cls_core::__private::Probe::<String>::NEW)
+                .field_kind()
+                .visit_tagged(&self.note, tag, visitor);
+        }
+        fn __tagged_keys(
+            tag: ::cls_core::__private::FieldTag,
+            keys: &mut ::std::vec::Vec<&'static str>,
+        ) {
+            let _ = (&tag, &keys);
+            if tag == ::cls_core::__private::FieldTag::Log {
+                keys.push("tenant");
+            }
+            if tag == ::cls_core::__private::FieldTag::Propagate {
+                keys.push("tenant");
+            }
+            (&::cls_core::__private::Probe::<User>::NEW)
+                .field_kind()
+                .tagged_keys(tag, keys);
+            (&::cls_core::__private::Probe::<String>::NEW)
+                .field_kind()
+                .tagged_keys(tag, keys);
+        }
+        fn __set_tagged(
+            &mut self,
+            tag: ::cls_core::__private::FieldTag,
+            key: &str,
+            value: &str,
+        ) -> ::core::result::Result<bool, ::cls_core::__private::SetTaggedError> {
+            let _ = (&tag, &key, &value);
+            if tag == ::cls_core::__private::FieldTag::Propagate && key == "tenant" {
+                return (&&&::cls_core::__private::Probe::<String>::NEW)
+                    .tag_kind()
+                    .propagate()
+                    .set(&mut self.tenant, "tenant", value);
+            }
+            match (&::cls_core::__private::Probe::<User>::NEW)
+                .field_kind()
+                .set_tagged(&mut self.user, tag, key, value)
+            {
+                ::core::result::Result::Ok(false) => {}
+                done => return done,
+            }
+            match (&::cls_core::__private::Probe::<String>::NEW)
+                .field_kind()
+                .set_tagged(&mut self.note, tag, key, value)
+            {
+                ::core::result::Result::Ok(false) => {}
+                done => return done,
+            }
+            ::core::result::Result::Ok(false)
+        }
+    }
+};
