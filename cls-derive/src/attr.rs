@@ -158,7 +158,8 @@ pub(crate) fn field_attrs(attrs: &[Attribute], errors: &mut Vec<Error>) -> Field
                     .map_or_else(|| "this".to_owned(), |i| format!("`{i}`"));
                 Err(meta.error(format!(
                     "unknown `cls` attribute {name}; the field attributes are `#[cls(local)]`, \
-                     `#[cls(log)]` and `#[cls(log = \"key\")]`"
+                     `#[cls(log)]`, `#[cls(log = \"key\")]`, `#[cls(propagate)]` and \
+                     `#[cls(propagate = \"key\")]`"
                 )))
             }
         });
@@ -174,7 +175,8 @@ pub(crate) fn container_attrs(attrs: &[Attribute], errors: &mut Vec<Error>) {
     for attr in attrs.iter().filter(|a| a.path().is_ident(CLS)) {
         errors.push(Error::new_spanned(
             attr,
-            "`cls` attributes go on fields (`#[cls(local)]`, `#[cls(log)]`); the struct takes none",
+            "`cls` attributes go on fields (`#[cls(local)]`, `#[cls(log)]`, `#[cls(propagate)]`); \
+             the struct takes none",
         ));
     }
 }
