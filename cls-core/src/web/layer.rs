@@ -50,8 +50,11 @@ use crate::ClsStore;
 /// only the keys `S` declares with `#[cls(propagate)]` are used, each value percent-decoded
 /// and parsed with the field's `FromStr` (an `Option<T>` field becomes `Some`); the first
 /// valid member of a key wins. A header past the W3C limits (8,192 bytes, 64 members) is
-/// not used at all, and an invalid member or a value that does not parse is dropped,
-/// silently (nothing a client sent is logged here); the request is served either way. The
+/// not used at all, and an invalid member or a value that does not parse is dropped; the
+/// request is served either way. Each drop is a `debug` event with the target
+/// `cls_core::web::baggage` (through `tracing` with the `tracing` feature, else through `log`
+/// with the `log` feature) naming the reason, the member shown escaped and cut short, a
+/// value that does not parse shown only by its key. The
 /// setup runs after, so it can check or override what arrived: validate these fields as
 /// any input, and never use them for authorization. The sending side is
 /// [`PropagateLayer::with_store`](crate::web::PropagateLayer::with_store).
