@@ -1,8 +1,4 @@
-//! The unpublished workspace package: it owns the runnable `examples/` and the
-//! behaviour-named integration tests in `tests/`. The library itself is `cls-core`.
-
-/// The README's Rust examples, compiled and run as doctests so the README cannot drift
-/// from the API.
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;
+//! The unpublished workspace package: it owns the core's runnable `examples/` and its
+//! behaviour-named tests in `tests/` (the compile-fail tests and the ones Miri runs). The
+//! library itself is `cls-core`; the integrations' tests and the README's doc tests are in
+//! `integration/`.

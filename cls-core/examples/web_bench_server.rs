@@ -9,7 +9,7 @@
 //! The first argument is the mode (`bare`, `layer` or `tower-http`); the second the
 //! address to bind, on loopback (port 0 picks a free port). The server prints
 //! `listening on ADDR` once it accepts connections, then serves until killed.
-//! A benchmark fixture, not a starting point: see the workspace's `examples/axum_server.rs`.
+//! A benchmark fixture, not a starting point: see the workspace's `integration/examples/axum_server.rs`.
 
 use std::net::SocketAddr;
 

@@ -62,7 +62,7 @@
 //!   `Display` that logs itself: that nested line is written without fields, instead of
 //!   reading them again without end.
 //!
-//! The integration tests in `tests/test_logging.rs` prove each, over real loopback servers.
+//! The integration tests in `integration/tests/test_logging.rs` prove each, over real loopback servers.
 
 #[cfg(feature = "tracing")]
 mod format;

@@ -48,8 +48,8 @@
 //!
 //! # What holds
 //!
-//! Each is proven on SQLite and on Postgres by `tests/test_tx_sqlite.rs` and
-//! `tests/test_tx_postgres.rs` in the repository (the scenarios are in `tests/tx_common`).
+//! Each is proven on SQLite and on Postgres by `integration/tests/test_tx_sqlite.rs`
+//! and `test_tx_postgres.rs` in the repository (the scenarios are in `tx_common` beside them).
 //!
 //! - **Each transactional call runs in its own child context**, whatever the mode: two
 //!   calls `join!`ed with no transaction around them get a transaction each; inside one
