@@ -20,7 +20,9 @@ const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 /// A tower [`Layer`] for HTTP clients: puts the id of the current request (or job) on
 /// each outgoing request that has none, so that the next service logs the same id; and,
 /// when the request came with a W3C trace context ([`trace_context`]), a child
-/// `traceparent` (the same trace id, a new parent id) with its `tracestate` unchanged,
+/// `traceparent` (the same trace id, a new parent id) with its `tracestate` as the
+/// [`ClsLayer`](crate::web::ClsLayer) kept it (unchanged, or truncated to the limits by
+/// whole members: see [`TraceContext::set_tracestate`](crate::w3c::TraceContext::set_tracestate)),
 /// unless the outgoing request has a `traceparent` already.
 ///
 /// Where tower-http's `PropagateRequestIdLayer` copies an id from a server's request to its
@@ -382,7 +384,7 @@ where
                     .expect("a traceparent is printable ASCII");
                 headers.insert(TRACEPARENT, parent);
                 if let Some(state) = child.tracestate() {
-                    // Valid, so printable ASCII: forwarded unchanged.
+                    // Valid, so printable ASCII: forwarded as it was kept.
                     if let Ok(state) = HeaderValue::from_str(state) {
                         headers.insert(TRACESTATE, state);
                     }
