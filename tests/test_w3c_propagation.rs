@@ -655,3 +655,64 @@ async fn a_layer_sends_the_fields_of_each_active_store_in_order() {
         .unwrap();
     assert_eq!(both.unwrap(), "tenant=acme,job=4");
 }
+
+/// A store nested through a type parameter bounded by `ClsStore`: the derive of a generic
+/// struct emits no compile-time key check (a `const _` cannot name `T`), so
+/// `WithExtra<Tenanted>` compiles with `tenant` twice. Any other repeat, within a struct
+/// or across nested stores, is a compile error: see `tests/ui/propagate-key-repeated-*.rs`.
+/// (Without the bound, `extra` would be a leaf, its fields neither visited nor checked.)
+#[derive(ClsStore, Clone, Default)]
+struct Tenanted {
+    #[cls(propagate)]
+    tenant: String,
+}
+
+#[derive(ClsStore, Clone, Default)]
+struct WithExtra<T: ClsStore> {
+    #[cls(propagate)]
+    tenant: String,
+    extra: T,
+}
+
+#[derive(ClsStore, Clone, Default)]
+struct Extra {
+    #[cls(propagate)]
+    extra: u32,
+}
+
+#[cfg(debug_assertions)]
+#[test]
+fn a_key_repeated_through_a_type_parameter_stops_the_layers_in_debug_builds() {
+    type Repeating = WithExtra<Tenanted>;
+    assert_eq!(
+        cls_core::tagged_keys::<Repeating>(FieldTag::Propagate),
+        ["tenant", "tenant"]
+    );
+    let message = |payload: Box<dyn std::any::Any + Send>| {
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let client = std::panic::catch_unwind(|| PropagateLayer::new().with_store::<Repeating>());
+    let shown = message(client.expect_err("PropagateLayer::with_store refuses it"));
+    assert!(
+        shown
+            .starts_with("the baggage key `tenant` is used by two `#[cls(propagate)]` fields of `"),
+        "{shown}"
+    );
+    assert!(shown.contains("WithExtra<"), "{shown}");
+    let server = std::panic::catch_unwind(ClsLayer::<Repeating>::new);
+    assert_eq!(
+        message(server.expect_err("ClsLayer::new refuses it")),
+        shown
+    );
+    // Without the repeat, both build.
+    type Distinct = WithExtra<Extra>;
+    assert_eq!(
+        cls_core::tagged_keys::<Distinct>(FieldTag::Propagate),
+        ["tenant", "extra"]
+    );
+    let _ = PropagateLayer::new().with_store::<Distinct>();
+    let _ = ClsLayer::<Distinct>::new();
+}
