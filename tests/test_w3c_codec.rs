@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use cls_core::w3c::{
     Baggage, BaggageEncoder, BaggageError, EncodeError, MemberErrorKind, SpanId, TraceContext,
     TraceContextError, TraceField, TraceId, TraceStateError, MAX_BAGGAGE_BYTES,
-    MAX_BAGGAGE_MEMBERS, MAX_TRACESTATE_BYTES,
+    MAX_BAGGAGE_MEMBERS, MAX_TRACESTATE_BYTES, MAX_TRACESTATE_MEMBERS, MAX_TRACESTATE_READ_BYTES,
 };
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -539,9 +539,14 @@ fn invalid_traceparents_are_refused_with_the_reason() {
             },
         ),
         (
+            // The space is optional whitespace, skipped: what is left is too short.
             format!(" {}", &SAMPLED[..54]),
-            hex(TraceField::Version, 0, b' '),
+            E::Length {
+                version: Some(0),
+                found: 54,
+            },
         ),
+        (format!("\n{SAMPLED}"), hex(TraceField::Version, 0, b'\n')),
         (
             String::new(),
             E::Length {
@@ -695,22 +700,238 @@ fn an_invalid_tracestate_is_dropped_whole() {
 }
 
 #[test]
-fn tracestate_limits_are_512_bytes_and_32_members() {
+fn tracestate_keys_follow_the_level_1_grammar() {
+    use TraceStateError as E;
+    let tenant = "t".repeat(241);
+    let system = "s".repeat(14);
+    let valid = [
+        "a".to_owned(),
+        "a0_-*/z".to_owned(),
+        "k".repeat(256),
+        "0@a".to_owned(),
+        "fw529a3039@dt".to_owned(),
+        format!("{tenant}@a"),
+        format!("t@{system}"),
+        format!("{tenant}@{system}"),
+    ];
+    for key in &valid {
+        let mut context = TraceContext::new_root(true);
+        let member = format!("{key}=1");
+        context.set_tracestate([member.as_str()]).unwrap();
+        assert_eq!(context.tracestate(), Some(member.as_str()), "{key:?}");
+    }
+    let invalid = [
+        // A digit first is a tenant id's privilege: it needs the `@`.
+        ("1abc".to_owned(), 0),
+        ("k".repeat(257), 256),
+        ("a@b@c".to_owned(), 3),
+        ("@dt".to_owned(), 0),
+        ("t@".to_owned(), 2),
+        ("t@0a".to_owned(), 2),
+        ("t@S".to_owned(), 2),
+        ("_t@a".to_owned(), 0),
+        ("t.x@a".to_owned(), 1),
+        (format!("{tenant}t@a"), 241),
+        (format!("t@{system}s"), 2 + 14),
+    ];
+    for (key, at) in invalid {
+        let mut context = TraceContext::new_root(true);
+        let value = format!("ok=1,{key}=1");
+        assert_eq!(
+            context.set_tracestate([value.as_str()]),
+            Err(E::InvalidKey { index: 1, at }),
+            "{key:?}"
+        );
+        assert_eq!(context.tracestate(), None, "{key:?}");
+    }
+}
+
+#[test]
+fn tracestate_values_are_1_to_256_printable_characters() {
+    use TraceStateError as E;
     let mut context = TraceContext::new_root(true);
-    let at_limit = format!("a={},b={}", "x".repeat(251), "y".repeat(256));
+    let longest = format!("k={}", "v".repeat(256));
+    context.set_tracestate([longest.as_str()]).unwrap();
+    assert_eq!(context.tracestate(), Some(longest.as_str()));
+    let inner_spaces = "k= a b";
+    context.set_tracestate([inner_spaces]).unwrap();
+    assert_eq!(context.tracestate(), Some(inner_spaces));
+    let too_long = format!("{longest}v");
+    assert_eq!(
+        context.set_tracestate([too_long.as_str()]),
+        Err(E::InvalidValue {
+            index: 0,
+            at: 2 + 256
+        })
+    );
+    assert_eq!(
+        context.set_tracestate(["k=a\u{7f}"]),
+        Err(E::InvalidValue { index: 0, at: 3 })
+    );
+}
+
+#[test]
+fn a_tracestate_key_may_appear_once_in_the_whole_list() {
+    let mut context = TraceContext::new_root(true);
+    assert_eq!(
+        context.set_tracestate(["rojo=1,congo=2", " rojo=3"]),
+        Err(TraceStateError::DuplicateKey { index: 2 })
+    );
+    // Even in a list long enough to be truncated, and in a member that truncation would
+    // remove: the list is checked whole first.
+    let mut long: Vec<String> = (0..40).map(|i| format!("k{i}=v")).collect();
+    long.push("k2=again".to_owned());
+    assert_eq!(
+        context.set_tracestate([long.join(",").as_str()]),
+        Err(TraceStateError::DuplicateKey { index: 40 })
+    );
+    assert_eq!(context.tracestate(), None);
+    // The same value under two keys is fine, and so is a key that only a tenant shares.
+    context
+        .set_tracestate(["rojo=1,congo=1,t@rojo=1,rojo@t=1"])
+        .unwrap();
+}
+
+/// A member `key=xxx...` of exactly `len` bytes.
+fn member_of(key: &str, len: usize) -> String {
+    let member = format!("{key}={}", "x".repeat(len - key.len() - 1));
+    assert_eq!(member.len(), len);
+    member
+}
+
+#[test]
+fn a_tracestate_of_512_bytes_is_kept_and_one_of_513_loses_its_last_member() {
+    let mut context = TraceContext::new_root(true);
+    let head = [
+        member_of("a", 128),
+        member_of("b", 128),
+        member_of("c", 128),
+    ]
+    .join(",");
+    let at_limit = format!("{head},{}", member_of("d", 125));
     assert_eq!(at_limit.len(), MAX_TRACESTATE_BYTES);
     context.set_tracestate([at_limit.as_str()]).unwrap();
     assert_eq!(context.tracestate(), Some(at_limit.as_str()));
-    let past = format!("{at_limit}y");
+    // No member is longer than 128 bytes: the last one goes.
+    let past = format!("{head},{}", member_of("d", 126));
+    assert_eq!(past.len(), 513);
+    context.set_tracestate([past.as_str()]).unwrap();
+    assert_eq!(context.tracestate(), Some(head.as_str()));
+    // Two headers count as one list, the comma that joins them included.
+    context
+        .set_tracestate([head.as_str(), &member_of("d", 125)])
+        .unwrap();
+    assert_eq!(context.tracestate(), Some(at_limit.as_str()));
+    context
+        .set_tracestate([head.as_str(), &member_of("d", 126)])
+        .unwrap();
+    assert_eq!(context.tracestate(), Some(head.as_str()));
+}
+
+#[test]
+fn a_member_longer_than_128_bytes_is_removed_first() {
+    let mut context = TraceContext::new_root(true);
+    let rest = [
+        member_of("b", 128),
+        member_of("c", 128),
+        member_of("d", 125),
+    ]
+    .join(",");
+    let value = format!("{},{rest}", member_of("a", 129));
+    assert_eq!(value.len(), 513);
+    context.set_tracestate([value.as_str()]).unwrap();
+    assert_eq!(context.tracestate(), Some(rest.as_str()));
+    // Several long members: the right-most first, and only as many as needed.
+    let (l1, l2, l3) = (
+        member_of("l1", 200),
+        member_of("l2", 200),
+        member_of("l3", 200),
+    );
+    let short = member_of("s", 100);
+    let value = format!("{l1},{l2},{short},{l3}");
+    context.set_tracestate([value.as_str()]).unwrap();
+    assert_eq!(
+        context.tracestate(),
+        Some(format!("{l1},{l2},{short}").as_str())
+    );
+}
+
+#[test]
+fn a_tracestate_of_33_members_keeps_the_first_32() {
+    let mut context = TraceContext::new_root(true);
+    context.set_tracestate([members(32).as_str()]).unwrap();
+    assert_eq!(context.tracestate(), Some(members(32).as_str()));
+    context.set_tracestate([members(33).as_str()]).unwrap();
+    assert_eq!(context.tracestate(), Some(members(32).as_str()));
+    // Empty members do not count.
+    let sparse = format!("{},,{}", members(32), " , ");
+    context.set_tracestate([sparse.as_str()]).unwrap();
+    assert_eq!(context.tracestate(), Some(sparse.as_str()));
+}
+
+#[test]
+fn a_truncated_tracestate_is_written_without_whitespace_or_empty_members() {
+    let mut context = TraceContext::new_root(true);
+    // 600 bytes of which most are whitespace: nothing needs removing.
+    let padded = format!("rojo=1 ,{}, \tcongo=2", " ".repeat(582));
+    assert_eq!(padded.len(), 600);
+    context.set_tracestate([padded.as_str()]).unwrap();
+    assert_eq!(context.tracestate(), Some("rojo=1,congo=2"));
+    // A single member of 513 bytes cannot be kept whole: nothing is.
+    let huge = format!("{}={}", "k".repeat(256), "v".repeat(256));
+    assert_eq!(huge.len(), 513);
+    context.set_tracestate([huge.as_str()]).unwrap();
+    assert_eq!(context.tracestate(), None);
+}
+
+#[test]
+fn a_tracestate_past_8192_bytes_is_not_read() {
+    let mut context = TraceContext::new_root(true);
+    let at_limit = format!("rojo=1{}", " ".repeat(MAX_TRACESTATE_READ_BYTES - 6));
+    context.set_tracestate([at_limit.as_str()]).unwrap();
+    assert_eq!(context.tracestate(), Some("rojo=1"));
+    let past = format!("{at_limit} ");
     assert_eq!(
         context.set_tracestate([past.as_str()]),
-        Err(TraceStateError::TooLong { bytes: 513 })
+        Err(TraceStateError::TooLong {
+            bytes: MAX_TRACESTATE_READ_BYTES + 1
+        })
     );
     assert_eq!(context.tracestate(), None);
-    context.set_tracestate([members(32).as_str()]).unwrap();
+}
+
+#[test]
+fn a_traceparent_with_surrounding_whitespace_is_read() {
+    let plain = TraceContext::parse(SAMPLED).unwrap();
+    for padded in [
+        format!(" {SAMPLED}"),
+        format!("{SAMPLED} "),
+        format!("\t{SAMPLED}\t "),
+    ] {
+        assert_eq!(
+            TraceContext::parse(&padded),
+            Ok(plain.clone()),
+            "{padded:?}"
+        );
+    }
+    // Whitespace inside the value is not optional whitespace.
+    let inside = SAMPLED.replacen('-', " -", 1);
     assert_eq!(
-        context.set_tracestate([members(33).as_str()]),
-        Err(TraceStateError::TooManyMembers { members: 33 })
+        TraceContext::parse(&inside),
+        Err(TraceContextError::Length {
+            version: Some(0),
+            found: 56
+        })
+    );
+    // Positions count the skipped whitespace.
+    let upper = format!("  {}", SAMPLED.replace("-01", "-0A"));
+    assert_eq!(
+        TraceContext::parse(&upper),
+        Err(TraceContextError::NotLowercaseHex {
+            field: TraceField::Flags,
+            at: 2 + 54,
+            found: b'A'
+        })
     );
 }
 
@@ -937,8 +1158,13 @@ proptest! {
         }
         match TraceContext::parse(&value) {
             Ok(context) => {
-                // Independent restatement of the rules. The bytes after the 55th are a
-                // later version's fields, which a reader must not look at.
+                // Independent restatement of the rules, on the value without the spaces
+                // and tabs around it. The bytes after the 55th are a later version's
+                // fields, which a reader must not look at.
+                let ows = |b: &u8| *b == b' ' || *b == b'\t';
+                let start = value.iter().position(|b| !ows(b)).unwrap_or(value.len());
+                let end = value.iter().rposition(|b| !ows(b)).map_or(start, |i| i + 1);
+                let value = &value[start..end];
                 let lower_hex = |s: &[u8]| s.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
                 prop_assert!(lower_hex(&value[..2]) && &value[..2] != b"ff");
                 let length_ok = if &value[..2] == b"00" { value.len() == 55 } else { value.len() >= 55 };
@@ -960,7 +1186,7 @@ proptest! {
     }
 
     #[test]
-    fn any_tracestate_is_kept_whole_or_dropped(
+    fn any_tracestate_is_kept_whole_truncated_or_dropped(
         values in proptest::collection::vec("[ -~]{0,300}", 0..4),
     ) {
         let mut context = TraceContext::new_root(true);
@@ -968,11 +1194,67 @@ proptest! {
         match context.set_tracestate(refs.iter().copied()) {
             Ok(()) => {
                 if let Some(kept) = context.tracestate() {
-                    prop_assert_eq!(kept, refs.join(","));
+                    let joined = refs.join(",");
+                    let given = trimmed_members(&joined);
+                    if joined.len() <= MAX_TRACESTATE_BYTES && given.len() <= MAX_TRACESTATE_MEMBERS {
+                        prop_assert_eq!(kept, joined);
+                    } else {
+                        prop_assert_eq!(kept, truncated(given).join(","));
+                    }
                     prop_assert!(kept.len() <= MAX_TRACESTATE_BYTES);
                 }
             }
             Err(_) => prop_assert_eq!(context.tracestate(), None),
         }
+    }
+
+    #[test]
+    fn a_valid_tracestate_is_truncated_by_the_rule(
+        lengths in proptest::collection::vec(1..=256_usize, 0..48),
+        spaced in any::<bool>(),
+    ) {
+        // Distinct valid keys, values of the given lengths, some members over 128 bytes.
+        let members: Vec<String> = lengths
+            .iter()
+            .enumerate()
+            .map(|(i, &len)| format!("k{i}={}", "v".repeat(len)))
+            .collect();
+        let joined = members.join(if spaced { " , " } else { "," });
+        let mut context = TraceContext::new_root(true);
+        context.set_tracestate([joined.as_str()]).unwrap();
+        let expected = if joined.len() <= MAX_TRACESTATE_BYTES && members.len() <= MAX_TRACESTATE_MEMBERS {
+            joined.clone()
+        } else {
+            truncated(members.iter().map(String::as_str).collect()).join(",")
+        };
+        prop_assert_eq!(context.tracestate().unwrap_or_default(), expected);
+    }
+}
+
+/// The non-empty members of a list, spaces and tabs around them trimmed.
+fn trimmed_members(list: &str) -> Vec<&str> {
+    list.split(',')
+        .map(|m| m.trim_matches([' ', '\t']))
+        .filter(|m| !m.is_empty())
+        .collect()
+}
+
+/// The specification's truncation, step by step: while the list (joined by single
+/// commas) is past 512 bytes or 32 members, remove the right-most member longer than 128
+/// bytes if it is past 512 bytes and has one, else the last member.
+fn truncated(mut members: Vec<&str>) -> Vec<&str> {
+    loop {
+        let bytes = members
+            .iter()
+            .map(|m| m.len() + 1)
+            .sum::<usize>()
+            .saturating_sub(1);
+        if bytes <= MAX_TRACESTATE_BYTES && members.len() <= MAX_TRACESTATE_MEMBERS {
+            return members;
+        }
+        match members.iter().rposition(|m| m.len() > 128) {
+            Some(long) if bytes > MAX_TRACESTATE_BYTES => members.remove(long),
+            _ => members.pop().unwrap_or_default(),
+        };
     }
 }

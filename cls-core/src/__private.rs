@@ -31,6 +31,10 @@ pub trait DerivedStore: Sized + DynStore {
     /// order: the body of [`tagged_keys`](crate::tagged_keys).
     fn __tagged_keys(tag: FieldTag, keys: &mut Vec<&'static str>);
 
+    /// The `#[cls(propagate)]` keys, here and in nested stores, for the derive's
+    /// compile-time check that no key is used twice across nesting.
+    const __PROPAGATE_KEYS: &'static KeyTree;
+
     /// Parses `value` into the field carrying `tag` with `key`, here or in a nested store:
     /// the body of [`set_tagged`](crate::set_tagged). `Ok(false)` when no field has the key.
     fn __set_tagged(
@@ -41,6 +45,7 @@ pub trait DerivedStore: Sized + DynStore {
     ) -> Result<bool, SetTaggedError>;
 }
 
+pub use crate::key_tree::{check_nested_keys, KeyProbe, KeyTree, NoKeyTree};
 pub use crate::tagged::{FieldTag, SetTaggedError, TagVisitor};
 pub use core::fmt::Display;
 

@@ -128,6 +128,7 @@ mod fixture;
 mod frame;
 #[cfg(feature = "serde")]
 mod json;
+mod key_tree;
 mod lazy;
 #[cfg(any(feature = "tracing", feature = "log"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "tracing", feature = "log"))))]
@@ -182,11 +183,21 @@ pub use crate::tagged::{
 /// leaf `#[cls(log)]` (or `#[cls(log = "key")]`) to put it on every log line written
 /// inside the context (`cls_core::logging`, features `tracing` and `log`; the fields are
 /// read with [`visit_tagged`]); its type must be `Display`, and an `Option` is left out
-/// while `None`.
+/// while `None`. Mark a leaf `#[cls(propagate)]` (or `#[cls(propagate = "key")]`) to send
+/// it to the services a request calls as a W3C baggage member and fill it from inbound
+/// baggage (`cls_core::web`, feature `tower`); its type must be `Display + FromStr`. A
+/// propagate key belongs to one field in the whole store, nested stores included, since
+/// one baggage member fills one field.
 ///
 /// Mistakes are compile errors on the exact token: an enum, tuple struct or union; an
 /// unknown `#[cls(...)]` attribute; a `#[cls(log)]` field that is not `Display`, is a
-/// nested store, or has a malformed, reserved or repeated key.
+/// nested store, or has a malformed, reserved or repeated key; a `#[cls(propagate)]` field
+/// that is not `Display + FromStr`, is a nested store or `#[cls(local)]`, or has a
+/// malformed key or one that another field of the struct has; a nested store that uses a
+/// propagate key of the struct, or of a nested store before it, again (reported on the
+/// field that holds it). A store nested through a type parameter of a generic struct is
+/// the one case the derive cannot see: `ClsLayer::new` and `PropagateLayer::with_store`
+/// check its keys in debug builds.
 ///
 /// # Examples
 ///

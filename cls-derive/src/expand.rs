@@ -99,6 +99,7 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
     });
 
     let (visit_tagged, tagged_keys, set_tagged) = tagged_bodies(store);
+    let (propagate_keys, propagate_key_checks) = crate::key_tree::propagate_keys(store);
     let carry_clone = carry_clone_body(store);
     let dynamic = dynamic_impl(store);
     let paths = paths_fn(store);
@@ -109,7 +110,8 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
             #[allow(unused_imports)]
             use ::cls_core::__private::{
                 CloneKind as _, JsonKind as _, LeafKind as _, NestedKind as _, NoJsonKind as _,
-                NotCloneKind as _, OptionTagKind as _, StoreTagKind as _, ValueTagKind as _,
+                NoKeyTree as _, NotCloneKind as _, OptionTagKind as _, StoreTagKind as _,
+                ValueTagKind as _,
             };
 
             #[doc(hidden)]
@@ -166,6 +168,7 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
                 ) {
                     #tagged_keys
                 }
+                const __PROPAGATE_KEYS: &'static ::cls_core::__private::KeyTree = #propagate_keys;
                 fn __set_tagged(
                     &mut self,
                     tag: ::cls_core::__private::FieldTag,
@@ -175,6 +178,8 @@ fn impl_store(store: &Store<'_>) -> TokenStream {
                     #set_tagged
                 }
             }
+
+            #propagate_key_checks
         };
     }
 }

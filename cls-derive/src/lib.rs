@@ -10,6 +10,7 @@ mod attr;
 mod expand;
 #[cfg(test)]
 mod expand_snapshots;
+mod key_tree;
 mod path;
 mod transactional;
 

@@ -1,23 +1,38 @@
 //! `#[cls(propagate)]` across services: two axum servers on loopback, A calling B through
 //! `PropagateLayer::with_store`, the fields arriving in B's store from the `baggage` header,
 //! typed, allow-listed and validated; and what a hostile `baggage` sent to A comes to.
+//!
+//! A calls B twice over: through a hyper HTTP/2 client (`/call`) and through a tonic
+//! `Channel` (`/grpc`), B answering the RPC from a tonic server with the same `ClsLayer`.
+//! Each leg is asserted the same way. B's gRPC service is written by hand with a codec
+//! whose messages are UTF-8 strings, so no protobuf compiler or build script is needed.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
-use bytes::Bytes;
+use bytes::{Buf, BufMut, Bytes};
 use cls_core::web::{self, ClsLayer, PropagateLayer, RequestInfo, SetupFn};
 use cls_core::{path, Cls, ClsStore, FieldTag, Nil};
+use http::uri::PathAndQuery;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::{TcpListener, TcpStream};
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::metadata::MetadataValue;
+use tonic::server::NamedService;
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Channel, Server};
+use tonic::Status;
 use tower::{service_fn, Layer, ServiceExt};
 
 #[derive(ClsStore, Clone, Default)]
@@ -38,6 +53,9 @@ const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_ID: &str = "00f067aa0ba902b7";
 
 type Sender = http2::SendRequest<Empty<Bytes>>;
+
+/// A's two ways of calling B: HTTP through a hyper client, gRPC through a tonic `Channel`.
+const LEGS: [&str; 2] = ["/call", "/grpc"];
 
 /// What a handler saw, one `key=value` per line, in a fixed order.
 fn seen_here(headers: &http::HeaderMap) -> String {
@@ -70,19 +88,20 @@ fn field<'a>(seen: &'a str, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no `{key}` in {seen:?}"))
 }
 
-/// Both services' layer: the setup runs after the baggage was read, so it sees (and could
-/// check) the propagated fields; it writes a field that is never propagated.
-fn cls_layer() -> ClsLayer<AppStore, web::MakeUuidV4, SetupFn<SetupFnPtr, Body>> {
+/// Both services' layer, for axum (`B` = axum's `Body`) and for tonic (its `Body`): the
+/// setup runs after the baggage was read, so it sees (and could check) the propagated
+/// fields; it writes a field that is never propagated.
+fn cls_layer<B: 'static>() -> ClsLayer<AppStore, web::MakeUuidV4, SetupFn<SetupFnPtr<B>, B>> {
     // The refusal type is the layer's: a response.
     #[allow(clippy::result_large_err)]
-    fn setup(_: &RequestInfo, store: &mut AppStore) -> Result<(), Response<Body>> {
+    fn setup<B>(_: &RequestInfo, store: &mut AppStore) -> Result<(), Response<B>> {
         store.request_note = format!("setup saw tenant {:?}", store.tenant);
         Ok(())
     }
-    ClsLayer::<AppStore>::new().setup(setup as SetupFnPtr)
+    ClsLayer::<AppStore>::new().setup(setup::<B> as SetupFnPtr<B>)
 }
 
-type SetupFnPtr = fn(&RequestInfo, &mut AppStore) -> Result<(), Response<Body>>;
+type SetupFnPtr<B> = fn(&RequestInfo, &mut AppStore) -> Result<(), Response<B>>;
 
 async fn serve(app: Router) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -116,57 +135,206 @@ fn service_b() -> Router {
             "/seen",
             get(|headers: http::HeaderMap| async move { seen_here(&headers) }),
         )
-        .layer(cls_layer())
+        .layer(cls_layer::<Body>())
 }
 
-/// A: `/call` calls B's `/seen` through `PropagateLayer::new().with_store::<AppStore>()`
-/// over a shared HTTP/2 connection and answers with B's view; `/seen` answers with A's own.
-fn service_a(b: Sender, b_addr: SocketAddr) -> Router {
-    async fn call(State((b, b_addr)): State<(Sender, SocketAddr)>, uri: http::Uri) -> String {
-        // `?nested`: the tenant overridden by a nested `run_with` and the user id by `set`
-        // before the call; `?other`: `baggage: other=1` on the outbound request.
-        let query = uri.query().unwrap_or_default();
+/// gRPC messages that are UTF-8 strings, as they are on the wire.
+#[derive(Clone, Copy, Debug, Default)]
+struct Utf8Codec;
+
+impl Codec for Utf8Codec {
+    type Encode = String;
+    type Decode = String;
+    type Encoder = Self;
+    type Decoder = Self;
+
+    fn encoder(&mut self) -> Self {
+        Self
+    }
+
+    fn decoder(&mut self) -> Self {
+        Self
+    }
+}
+
+impl Encoder for Utf8Codec {
+    type Item = String;
+    type Error = Status;
+
+    fn encode(&mut self, item: String, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put_slice(item.as_bytes());
+        Ok(())
+    }
+}
+
+impl Decoder for Utf8Codec {
+    type Item = String;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<String>, Status> {
+        let bytes = src.copy_to_bytes(src.remaining());
+        String::from_utf8(bytes.to_vec())
+            .map(Some)
+            .map_err(|_| Status::internal("the message is not UTF-8"))
+    }
+}
+
+/// B's one RPC: answers with what its store and its request metadata saw.
+const SEEN_RPC: &str = "/cls.test.Seen/Seen";
+
+/// B's gRPC service, dispatching on the method path as generated code does.
+#[derive(Clone, Debug)]
+struct SeenService;
+
+impl NamedService for SeenService {
+    const NAME: &'static str = "cls.test.Seen";
+}
+
+impl tower::Service<Request<tonic::body::Body>> for SeenService {
+    type Response = Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<tonic::body::Body>) -> Self::Future {
+        async fn seen(request: tonic::Request<String>) -> Result<tonic::Response<String>, Status> {
+            let headers = request.metadata().clone().into_headers();
+            Ok(tonic::Response::new(seen_here(&headers)))
+        }
+        Box::pin(async move {
+            let mut grpc = tonic::server::Grpc::new(Utf8Codec);
+            Ok(match request.uri().path() {
+                SEEN_RPC => grpc.unary(service_fn(seen), request).await,
+                _ => Status::unimplemented("no such method").into_http(),
+            })
+        })
+    }
+}
+
+/// B's gRPC side: a tonic server on loopback with the same layer on its builder.
+async fn serve_grpc_b() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        Server::builder()
+            .layer(cls_layer::<tonic::body::Body>())
+            .add_service(SeenService)
+            .serve_with_incoming(TcpIncoming::from(listener))
+            .await
+            .unwrap();
+    });
+    addr
+}
+
+/// How A reaches B: a shared HTTP/2 connection to B's axum server, and a tonic `Channel`
+/// to B's gRPC server.
+#[derive(Clone)]
+struct ToB {
+    http: Sender,
+    http_addr: SocketAddr,
+    grpc: Channel,
+}
+
+impl ToB {
+    /// B's view, asked over HTTP through `PropagateLayer::new().with_store::<AppStore>()`;
+    /// `other` puts `baggage: other=1` on the outbound request.
+    async fn over_http(&self, other: bool) -> String {
+        let b = self.http.clone();
         let client = PropagateLayer::new()
             .with_store::<AppStore>()
             .layer(service_fn(move |request: Request<Empty<Bytes>>| {
                 let b = b.clone();
                 async move { Ok::<_, Infallible>(exchange(b, request).await) }
             }));
-        let mut request = Request::get(format!("http://{b_addr}/seen"));
-        if query == "other" {
+        let mut request = Request::get(format!("http://{}/seen", self.http_addr));
+        if other {
             request = request.header("baggage", "other=1");
         }
-        let request = request.body(Empty::new()).unwrap();
-        let (status, body) = if query == "nested" {
+        let (status, body) = client
+            .oneshot(request.body(Empty::new()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(status, StatusCode::OK);
+        body
+    }
+
+    /// B's view, asked by RPC through the same layer on a tonic `Channel`; `other` puts
+    /// `baggage: other=1` in the outbound request's metadata.
+    async fn over_grpc(&self, other: bool) -> String {
+        let client = PropagateLayer::new()
+            .with_store::<AppStore>()
+            .layer(self.grpc.clone());
+        let mut grpc = tonic::client::Grpc::new(client);
+        let mut request = tonic::Request::new(String::new());
+        if other {
+            request
+                .metadata_mut()
+                .insert("baggage", MetadataValue::from_static("other=1"));
+        }
+        grpc.ready().await.unwrap();
+        grpc.unary(request, PathAndQuery::from_static(SEEN_RPC), Utf8Codec)
+            .await
+            .unwrap()
+            .into_inner()
+    }
+}
+
+/// A: `/call` asks B's view over HTTP, `/grpc` over gRPC, and answers with it; `/seen`
+/// answers with A's own.
+fn service_a(b: ToB) -> Router {
+    async fn call(State(b): State<ToB>, uri: http::Uri) -> String {
+        // `?nested`: the tenant overridden by a nested `run_with` and the user id by `set`
+        // before the call; `?other`: `baggage: other=1` on the outbound request.
+        let query = uri.query().unwrap_or_default();
+        let other = query == "other";
+        let ask = async {
+            if uri.path() == "/grpc" {
+                b.over_grpc(other).await
+            } else {
+                b.over_http(other).await
+            }
+        };
+        if query == "nested" {
             let mut store = CLS.get::<Nil>();
             store.tenant = "nested-tenant".into();
             CLS.run_with(store, async {
                 CLS.set::<path!(user_id)>(Some(99));
-                client.oneshot(request).await
+                ask.await
             })
             .await
         } else {
-            client.oneshot(request).await
+            ask.await
         }
-        .unwrap();
-        assert_eq!(status, StatusCode::OK);
-        body
     }
     Router::new()
         .route("/call", get(call))
+        .route("/grpc", get(call))
         .route(
             "/seen",
             get(|headers: http::HeaderMap| async move { seen_here(&headers) }),
         )
-        .layer(cls_layer())
-        .with_state((b, b_addr))
+        .layer(cls_layer::<Body>())
+        .with_state(b)
 }
 
-/// A and B on loopback, and a client connection to A.
+/// A and B (HTTP and gRPC) on loopback, and a client connection to A.
 async fn two_services() -> (SocketAddr, Sender) {
-    let b_addr = serve(service_b()).await;
-    let b = connect(b_addr).await;
-    let a_addr = serve(service_a(b, b_addr)).await;
+    let http_addr = serve(service_b()).await;
+    let grpc_addr = serve_grpc_b().await;
+    let grpc = Channel::from_shared(format!("http://{grpc_addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let b = ToB {
+        http: connect(http_addr).await,
+        http_addr,
+        grpc,
+    };
+    let a_addr = serve(service_a(b)).await;
     (a_addr, connect(a_addr).await)
 }
 
@@ -198,21 +366,28 @@ async fn b_sees_the_propagated_fields_of_a_and_a_child_trace() {
         assert_eq!(field(&seen_by_a, "user"), "42");
         assert_eq!(field(&seen_by_a, "note"), "setup saw tenant \"acme corp\"");
 
-        let (status, seen_by_b) = exchange(client.clone(), to_a(a, "/call", &inbound)).await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(field(&seen_by_b, "tenant"), "acme corp");
-        assert_eq!(field(&seen_by_b, "user"), "42");
-        // B's own setup wrote its note; A's never travelled.
-        assert_eq!(field(&seen_by_b, "note"), "setup saw tenant \"acme corp\"");
-        assert_eq!(
-            field(&seen_by_b, "baggage"),
-            "tenant=acme%20corp,user.id=42"
-        );
-        assert_eq!(field(&seen_by_b, "trace"), TRACE_ID);
-        let parent = field(&seen_by_b, "parent");
-        assert_eq!(parent.len(), 16);
-        assert_ne!(parent, PARENT_ID);
-        assert_ne!(parent, "0000000000000000");
+        for leg in LEGS {
+            let (status, seen_by_b) = exchange(client.clone(), to_a(a, leg, &inbound)).await;
+            assert_eq!(status, StatusCode::OK, "{leg}");
+            assert_eq!(field(&seen_by_b, "tenant"), "acme corp", "{leg}");
+            assert_eq!(field(&seen_by_b, "user"), "42", "{leg}");
+            // B's own setup wrote its note; A's never travelled.
+            assert_eq!(
+                field(&seen_by_b, "note"),
+                "setup saw tenant \"acme corp\"",
+                "{leg}"
+            );
+            assert_eq!(
+                field(&seen_by_b, "baggage"),
+                "tenant=acme%20corp,user.id=42",
+                "{leg}"
+            );
+            assert_eq!(field(&seen_by_b, "trace"), TRACE_ID, "{leg}");
+            let parent = field(&seen_by_b, "parent");
+            assert_eq!(parent.len(), 16, "{leg}");
+            assert_ne!(parent, PARENT_ID, "{leg}");
+            assert_ne!(parent, "0000000000000000", "{leg}");
+        }
     })
     .await
     .expect("timed out");
@@ -227,52 +402,68 @@ async fn values_are_read_at_call_time_and_existing_baggage_is_merged() {
             ("traceparent", PARENT),
         ];
 
-        let (_, nested) = exchange(client.clone(), to_a(a, "/call?nested", &inbound)).await;
-        assert_eq!(field(&nested, "tenant"), "nested-tenant");
-        assert_eq!(field(&nested, "user"), "99");
+        for leg in LEGS {
+            let (_, nested) =
+                exchange(client.clone(), to_a(a, &format!("{leg}?nested"), &inbound)).await;
+            assert_eq!(field(&nested, "tenant"), "nested-tenant", "{leg}");
+            assert_eq!(field(&nested, "user"), "99", "{leg}");
 
-        let (_, merged) = exchange(client.clone(), to_a(a, "/call?other", &inbound)).await;
-        assert_eq!(field(&merged, "baggage"), "other=1,tenant=acme,user.id=42");
-        assert_eq!(field(&merged, "tenant"), "acme");
+            let (_, merged) =
+                exchange(client.clone(), to_a(a, &format!("{leg}?other"), &inbound)).await;
+            assert_eq!(
+                field(&merged, "baggage"),
+                "other=1,tenant=acme,user.id=42",
+                "{leg}"
+            );
+            assert_eq!(field(&merged, "tenant"), "acme", "{leg}");
 
-        // Without baggage, `user.id` is `None` and is not sent; the empty tenant is.
-        let (_, bare) = exchange(client.clone(), to_a(a, "/call", &[])).await;
-        assert_eq!(field(&bare, "baggage"), "tenant=");
-        assert_eq!(field(&bare, "user"), "none");
-        assert_eq!(field(&bare, "trace"), "none");
+            // Without baggage, `user.id` is `None` and is not sent; the empty tenant is.
+            let (_, bare) = exchange(client.clone(), to_a(a, leg, &[])).await;
+            assert_eq!(field(&bare, "baggage"), "tenant=", "{leg}");
+            assert_eq!(field(&bare, "user"), "none", "{leg}");
+            assert_eq!(field(&bare, "trace"), "none", "{leg}");
+        }
     })
     .await
     .expect("timed out");
 }
 
+/// `calls` concurrent calls to A's `leg`, each with a tenant and user id of its own, and
+/// how many of B's answers showed another call's.
+async fn crossed_among_concurrent_calls(leg: &'static str, calls: u64) -> usize {
+    let (a, client) = two_services().await;
+    let spawned = (0..calls).map(|i| {
+        let client = client.clone();
+        tokio::spawn(async move {
+            let baggage = format!("tenant=t-{i},user.id={i}");
+            let (status, seen) = exchange(client, to_a(a, leg, &[("baggage", &baggage)])).await;
+            assert_eq!(status, StatusCode::OK);
+            (i, seen)
+        })
+    });
+    let mut crossed = 0;
+    let mut answered = 0;
+    for call in futures_util::future::join_all(spawned).await {
+        let (i, seen) = call.unwrap();
+        answered += 1;
+        if field(&seen, "tenant") != format!("t-{i}") || field(&seen, "user") != i.to_string() {
+            crossed += 1;
+        }
+    }
+    assert_eq!(answered, calls);
+    crossed
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_calls_never_cross() {
-    tokio::time::timeout(TIMEOUT, async {
-        let (a, client) = two_services().await;
-        let calls = (0..1000_u64).map(|i| {
-            let client = client.clone();
-            tokio::spawn(async move {
-                let baggage = format!("tenant=t-{i},user.id={i}");
-                let (status, seen) =
-                    exchange(client, to_a(a, "/call", &[("baggage", &baggage)])).await;
-                assert_eq!(status, StatusCode::OK);
-                (i, seen)
-            })
-        });
-        let mut crossed = 0;
-        let mut answered = 0;
-        for call in futures_util::future::join_all(calls).await {
-            let (i, seen) = call.unwrap();
-            answered += 1;
-            if field(&seen, "tenant") != format!("t-{i}") || field(&seen, "user") != i.to_string() {
-                crossed += 1;
-            }
-        }
-        assert_eq!(answered, 1000);
-        assert_eq!(crossed, 0);
-    })
-    .await
-    .expect("timed out");
+    let crossed = tokio::time::timeout(TIMEOUT, crossed_among_concurrent_calls("/call", 1000));
+    assert_eq!(crossed.await.expect("timed out"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_grpc_calls_never_cross() {
+    let crossed = tokio::time::timeout(TIMEOUT, crossed_among_concurrent_calls("/grpc", 1000));
+    assert_eq!(crossed.await.expect("timed out"), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -463,4 +654,65 @@ async fn a_layer_sends_the_fields_of_each_active_store_in_order() {
         .await
         .unwrap();
     assert_eq!(both.unwrap(), "tenant=acme,job=4");
+}
+
+/// A store nested through a type parameter bounded by `ClsStore`: the derive of a generic
+/// struct emits no compile-time key check (a `const _` cannot name `T`), so
+/// `WithExtra<Tenanted>` compiles with `tenant` twice. Any other repeat, within a struct
+/// or across nested stores, is a compile error: see `tests/ui/propagate-key-repeated-*.rs`.
+/// (Without the bound, `extra` would be a leaf, its fields neither visited nor checked.)
+#[derive(ClsStore, Clone, Default)]
+struct Tenanted {
+    #[cls(propagate)]
+    tenant: String,
+}
+
+#[derive(ClsStore, Clone, Default)]
+struct WithExtra<T: ClsStore> {
+    #[cls(propagate)]
+    tenant: String,
+    extra: T,
+}
+
+#[derive(ClsStore, Clone, Default)]
+struct Extra {
+    #[cls(propagate)]
+    extra: u32,
+}
+
+#[cfg(debug_assertions)]
+#[test]
+fn a_key_repeated_through_a_type_parameter_stops_the_layers_in_debug_builds() {
+    type Repeating = WithExtra<Tenanted>;
+    assert_eq!(
+        cls_core::tagged_keys::<Repeating>(FieldTag::Propagate),
+        ["tenant", "tenant"]
+    );
+    let message = |payload: Box<dyn std::any::Any + Send>| {
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let client = std::panic::catch_unwind(|| PropagateLayer::new().with_store::<Repeating>());
+    let shown = message(client.expect_err("PropagateLayer::with_store refuses it"));
+    assert!(
+        shown
+            .starts_with("the baggage key `tenant` is used by two `#[cls(propagate)]` fields of `"),
+        "{shown}"
+    );
+    assert!(shown.contains("WithExtra<"), "{shown}");
+    let server = std::panic::catch_unwind(ClsLayer::<Repeating>::new);
+    assert_eq!(
+        message(server.expect_err("ClsLayer::new refuses it")),
+        shown
+    );
+    // Without the repeat, both build.
+    type Distinct = WithExtra<Extra>;
+    assert_eq!(
+        cls_core::tagged_keys::<Distinct>(FieldTag::Propagate),
+        ["tenant", "extra"]
+    );
+    let _ = PropagateLayer::new().with_store::<Distinct>();
+    let _ = ClsLayer::<Distinct>::new();
 }

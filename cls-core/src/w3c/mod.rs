@@ -16,7 +16,9 @@
 //!   limits, never a partial member ([`EncodeError`]); text values go faster through
 //!   [`push_str`](BaggageEncoder::push_str), which skips `fmt`.
 //! - [`TraceContext`]: a parsed `traceparent` ([`TraceId`], [`SpanId`], flags) and its
-//!   `tracestate`; [`child`](TraceContext::child) for an outgoing call and
+//!   `tracestate`, checked member by member, kept verbatim or truncated by whole members
+//!   to [`MAX_TRACESTATE_BYTES`] and [`MAX_TRACESTATE_MEMBERS`] as the specification
+//!   says; [`child`](TraceContext::child) for an outgoing call and
 //!   [`traceparent`](TraceContext::traceparent) to write it ([`TraceParent`]).
 //!
 //! # Round trip
@@ -49,7 +51,8 @@
 //! Every error's `Display` escapes what came from the peer (`\n`, `\xff`) and cuts it
 //! short, so logging a [`RejectedMember`] or an error cannot split or forge a log line.
 //! A decoded value never contains a control character. Work is bounded by the limits:
-//! a header past them is refused after reading at most [`MAX_BAGGAGE_BYTES`] of it.
+//! a `baggage` header past them is refused after reading at most [`MAX_BAGGAGE_BYTES`] of
+//! it, a `tracestate` after [`MAX_TRACESTATE_READ_BYTES`].
 //! The workspace's `tests/test_w3c_codec.rs` runs the specifications' examples, the
 //! limits at and past the edge, and property tests on arbitrary input.
 
@@ -70,4 +73,6 @@ pub use self::baggage::{
 pub use self::encode::{BaggageEncoder, EncodeError};
 pub use self::ids::{SpanId, TraceId};
 pub use self::trace_context::{TraceContext, TraceContextError, TraceField, TraceParent};
-pub use self::tracestate::{TraceStateError, MAX_TRACESTATE_BYTES, MAX_TRACESTATE_MEMBERS};
+pub use self::tracestate::{
+    TraceStateError, MAX_TRACESTATE_BYTES, MAX_TRACESTATE_MEMBERS, MAX_TRACESTATE_READ_BYTES,
+};

@@ -5,9 +5,12 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use super::chars::{lower_hex_value, EscapedByte};
+use super::chars::{lower_hex_value, trim_ows_end, trim_ows_start, EscapedByte};
 use super::ids::{hex_into, parse_hex, SpanId, TraceId};
-use super::tracestate::{check_tracestate, TraceStateError, MAX_TRACESTATE_BYTES};
+use super::tracestate::{
+    list_members, truncate, TraceStateError, MAX_TRACESTATE_BYTES, MAX_TRACESTATE_MEMBERS,
+    MAX_TRACESTATE_READ_BYTES,
+};
 
 /// The length of a version `00` `traceparent`: `00-` + 32 + `-` + 16 + `-` + 2.
 const TRACEPARENT_LEN: usize = 55;
@@ -106,6 +109,11 @@ impl TraceContext {
 
     /// Reads a `traceparent` header value: a `&str`, a `&[u8]` or an `http::HeaderValue`.
     ///
+    /// Spaces and tabs around the value are ignored: RFC 7230 (section 3.2.4) makes them
+    /// optional whitespace around a field value, which HTTP/1 parsers usually strip but a
+    /// value taken from elsewhere may still carry. Error positions count from the start
+    /// of the value as given.
+    ///
     /// The context has no `tracestate`; add it with
     /// [`set_tracestate`](Self::set_tracestate) (the specification reads `tracestate` only
     /// after a valid `traceparent`).
@@ -128,6 +136,9 @@ impl TraceContext {
     /// assert_eq!(future.version(), 0xcc);
     /// assert!(future.sampled());
     ///
+    /// let padded = TraceContext::parse(" 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\t")?;
+    /// assert_eq!(padded.trace_id(), future.trace_id());
+    ///
     /// let upper = TraceContext::parse("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01");
     /// assert_eq!(
     ///     upper,
@@ -139,7 +150,15 @@ impl TraceContext {
     where
         T: AsRef<[u8]> + ?Sized,
     {
-        let v = traceparent.as_ref();
+        let given = traceparent.as_ref();
+        let start = trim_ows_start(given);
+        let leading = given.len() - start.len();
+        Self::parse_trimmed(trim_ows_end(start)).map_err(|error| error.shifted(leading))
+    }
+
+    /// [`parse`](Self::parse) of a value without surrounding whitespace; positions count
+    /// from its start.
+    fn parse_trimmed(v: &[u8]) -> Result<Self, TraceContextError> {
         let digit = |at: usize| match v.get(at) {
             Some(&found) => lower_hex_value(found).ok_or(TraceContextError::NotLowercaseHex {
                 field: TraceField::Version,
@@ -190,22 +209,43 @@ impl TraceContext {
     }
 
     /// Sets the `tracestate` from its header values (pass every `tracestate` header: they
-    /// form one list), kept verbatim when valid, else none.
+    /// form one list): kept verbatim when valid and within the limits, truncated by whole
+    /// members when valid but past them, else none.
     ///
-    /// Valid means: at most [`MAX_TRACESTATE_BYTES`] bytes joined with `,` (the 512 the
-    /// specification asks every vendor to propagate) and [`MAX_TRACESTATE_MEMBERS`](super::MAX_TRACESTATE_MEMBERS)
-    /// members; each member `key=value`, the key 1 to 256 of `a-z 0-9 _ - * / @` starting
-    /// with a letter or digit (the current draft's rule, which admits every level 1 key),
-    /// the value 1 to 256 printable ASCII characters other than `,` and `=`, not ending in
-    /// a space; no key twice. A service forwards `tracestate` unchanged, so it either
-    /// forwards all of it or, when it is invalid or too long, none of it: the specification
-    /// allows dropping entries, and a vendor value cut in the middle would be worse than
-    /// none. An empty or blank value sets none, without error.
+    /// Valid means every non-empty member is `key=value` per Trace Context level 1, and no
+    /// key comes twice:
+    ///
+    /// - a simple key is a letter `a-z` then up to 255 of `a-z 0-9 _ - * /`;
+    /// - a multi-tenant key is `tenant@system`, exactly one `@`: the tenant id up to 241 of
+    ///   those characters, starting with a letter or a digit (so a leading digit needs the
+    ///   `@`), the system id up to 14, starting with a letter;
+    /// - a value is 1 to 256 printable ASCII characters other than `,` and `=`, not ending
+    ///   in a space.
+    ///
+    /// Empty members and the spaces and tabs around members are allowed, as the
+    /// specification says. When one member is invalid the whole `tracestate` is dropped:
+    /// the specification lets a vendor discard either the entire header or only the
+    /// invalid entries, and a header with a broken entry may have been mangled on the way
+    /// (a comma lost, two headers run together), so what seems valid in it cannot be
+    /// trusted to be what its vendors wrote.
+    ///
+    /// The limits are [`MAX_TRACESTATE_BYTES`] (the 512 the specification asks every
+    /// vendor to propagate, commas and whitespace included) and [`MAX_TRACESTATE_MEMBERS`]
+    /// (its maximum of 32). A valid list past them is truncated as the specification
+    /// says, whole members only, never part of one: while it is longer than 512 bytes,
+    /// the members longer than 128 bytes are removed first, right-most first; then
+    /// members are removed from the end until both limits hold. The members kept are
+    /// written in their order, joined by single commas, without the whitespace and empty
+    /// members of the input; a list that fits is kept byte for byte. A list whose members
+    /// are all removed (a single member of 513 bytes) sets none, without error, as does an
+    /// empty or blank value.
     ///
     /// # Errors
     ///
-    /// A [`TraceStateError`] saying which member broke which rule; the context then has
-    /// no `tracestate`.
+    /// A [`TraceStateError`] saying which member broke which rule, or
+    /// [`TooLong`](TraceStateError::TooLong) for values longer than
+    /// [`MAX_TRACESTATE_READ_BYTES`] joined, which are not read further; the context then
+    /// has no `tracestate`.
     ///
     /// # Examples
     ///
@@ -215,6 +255,15 @@ impl TraceContext {
     /// let mut context = TraceContext::new_root(true);
     /// context.set_tracestate(["rojo=00f067aa0ba902b7", " congo=t61rcWkgMzE "])?;
     /// assert_eq!(context.tracestate(), Some("rojo=00f067aa0ba902b7, congo=t61rcWkgMzE "));
+    ///
+    /// // Past 512 bytes: the member longer than 128 bytes is removed, the others are kept.
+    /// let long = format!("long={}", "x".repeat(200));
+    /// let fill = "y".repeat(120);
+    /// let value = format!("rojo=1,{long},a={fill},b={fill},c={fill},congo=2");
+    /// assert!(value.len() > 512);
+    /// context.set_tracestate([value.as_str()])?;
+    /// let kept = format!("rojo=1,a={fill},b={fill},c={fill},congo=2");
+    /// assert_eq!(context.tracestate(), Some(kept.as_str()));
     ///
     /// let error = context.set_tracestate(["rojo=1,rojo=2"]).unwrap_err();
     /// assert_eq!(error, TraceStateError::DuplicateKey { index: 1 });
@@ -233,18 +282,31 @@ impl TraceContext {
             if !joined.is_empty() {
                 joined.push(b',');
             }
-            if joined.len() + value.len() > MAX_TRACESTATE_BYTES {
+            if joined.len() + value.len() > MAX_TRACESTATE_READ_BYTES {
                 return Err(TraceStateError::TooLong {
                     bytes: joined.len() + value.len(),
                 });
             }
             joined.extend_from_slice(value);
         }
-        if check_tracestate(&joined)? {
-            let text = String::from_utf8(joined)
-                .map_err(|_| TraceStateError::InvalidValue { index: 0, at: 0 })?;
-            self.tracestate = Some(Arc::from(text));
+        let mut members = list_members(&joined)?;
+        if members.is_empty() {
+            return Ok(());
         }
+        let kept =
+            if joined.len() <= MAX_TRACESTATE_BYTES && members.len() <= MAX_TRACESTATE_MEMBERS {
+                joined
+            } else {
+                truncate(&mut members);
+                if members.is_empty() {
+                    return Ok(());
+                }
+                members.join(&b',')
+            };
+        // Valid members, whitespace and commas: ASCII, so this never fails.
+        let text = String::from_utf8(kept)
+            .map_err(|_| TraceStateError::InvalidValue { index: 0, at: 0 })?;
+        self.tracestate = Some(Arc::from(text));
         Ok(())
     }
 
@@ -619,6 +681,22 @@ impl fmt::Display for TraceContextError {
     }
 }
 
+impl TraceContextError {
+    /// The same error with its position moved `by` bytes later: for a value parsed after
+    /// `by` bytes of leading whitespace were skipped.
+    fn shifted(self, by: usize) -> Self {
+        match self {
+            Self::NotLowercaseHex { field, at, found } => Self::NotLowercaseHex {
+                field,
+                at: at + by,
+                found,
+            },
+            Self::MissingDash { at, found } => Self::MissingDash { at: at + by, found },
+            other => other,
+        }
+    }
+}
+
 impl Error for TraceContextError {}
 
 #[cfg(test)]
@@ -642,18 +720,43 @@ mod tests {
     fn tracestate_limits() {
         let mut context = TraceContext::new_root(true);
         let members: Vec<String> = (0..33).map(|i| format!("k{i}=v")).collect();
-        assert_eq!(
-            context.set_tracestate([members.join(",").as_str()]),
-            Err(TraceStateError::TooManyMembers { members: 33 })
-        );
         context
-            .set_tracestate([members[..32].join(",").as_str()])
+            .set_tracestate([members.join(",").as_str()])
             .unwrap();
-        assert!(context.tracestate().is_some());
+        assert_eq!(context.tracestate(), Some(members[..32].join(",").as_str()));
         let long = format!("k={}", "v".repeat(MAX_TRACESTATE_BYTES - 2));
         context.set_tracestate([long.as_str()]).unwrap_err();
         assert_eq!(context.tracestate(), None);
         context.set_tracestate([" ", ""]).unwrap();
         assert_eq!(context.tracestate(), None);
+        let past_reading = "a=1,".repeat(MAX_TRACESTATE_READ_BYTES / 4 + 1);
+        assert_eq!(
+            context.set_tracestate([past_reading.as_str()]),
+            Err(TraceStateError::TooLong {
+                bytes: MAX_TRACESTATE_READ_BYTES + 4
+            })
+        );
+    }
+
+    #[test]
+    fn surrounding_whitespace_is_skipped_and_positions_count_it() {
+        let value = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        for padded in [
+            format!(" {value}"),
+            format!("{value}\t "),
+            format!("\t {value} "),
+        ] {
+            assert_eq!(TraceContext::parse(&padded), TraceContext::parse(value));
+        }
+        assert_eq!(
+            TraceContext::parse(&format!("  {}", value.replace("-00f", "-00F"))),
+            Err(TraceContextError::NotLowercaseHex {
+                field: TraceField::ParentId,
+                at: 2 + 38,
+                found: b'F'
+            })
+        );
+        assert!(TraceContext::parse(&format!("{value}\n")).is_err());
+        assert!(TraceContext::parse(" \t ").is_err());
     }
 }

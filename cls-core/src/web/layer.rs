@@ -130,6 +130,12 @@ impl<S: ClsStore + Default> ClsLayer<S> {
     /// [`Trust::IfValid`] accepts them, new ids from [`uuid_v4`](crate::web::uuid_v4), and
     /// the id echoed on every response.
     ///
+    /// # Panics
+    ///
+    /// In debug builds, when two `#[cls(propagate)]` fields of `S` have the same key, which
+    /// only a store nested through a type parameter of a generic struct can get past the
+    /// derive's compile-time checks.
+    ///
     /// # Examples
     ///
     /// ```
@@ -144,7 +150,9 @@ impl<S: ClsStore + Default> ClsLayer<S> {
     /// );
     /// ```
     #[must_use]
+    #[track_caller]
     pub fn new() -> Self {
+        super::propagate::debug_assert_unique_propagate_keys::<S>();
         Self {
             config: Config {
                 header: X_REQUEST_ID,

@@ -20,7 +20,9 @@ const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 /// A tower [`Layer`] for HTTP clients: puts the id of the current request (or job) on
 /// each outgoing request that has none, so that the next service logs the same id; and,
 /// when the request came with a W3C trace context ([`trace_context`]), a child
-/// `traceparent` (the same trace id, a new parent id) with its `tracestate` unchanged,
+/// `traceparent` (the same trace id, a new parent id) with its `tracestate` as the
+/// [`ClsLayer`](crate::web::ClsLayer) kept it (unchanged, or truncated to the limits by
+/// whole members: see [`TraceContext::set_tracestate`](crate::w3c::TraceContext::set_tracestate)),
 /// unless the outgoing request has a `traceparent` already.
 ///
 /// Where tower-http's `PropagateRequestIdLayer` copies an id from a server's request to its
@@ -94,6 +96,13 @@ impl<L: PropagateStores> PropagateLayer<L> {
     ///
     /// [`ClsLayer`](crate::web::ClsLayer) is the receiving side.
     ///
+    /// # Panics
+    ///
+    /// In debug builds, when two `#[cls(propagate)]` fields of `S` have the same key. The
+    /// derive refuses that at compile time, within a struct and across nested stores,
+    /// except for a store nested through a type parameter of a generic struct, which it
+    /// cannot see; this catches that case when the layer is built.
+    ///
     /// # Examples
     ///
     /// ```
@@ -130,7 +139,9 @@ impl<L: PropagateStores> PropagateLayer<L> {
     /// # }
     /// ```
     #[must_use]
+    #[track_caller]
     pub fn with_store<S: ClsStore>(self) -> PropagateLayer<(L, S)> {
+        debug_assert_unique_propagate_keys::<S>();
         PropagateLayer {
             header: self.header,
             stores: PhantomData,
@@ -241,6 +252,30 @@ impl<L: PropagateStores, S: ClsStore> PropagateStores for (L, S) {
     fn visit_propagated(visitor: &mut dyn TagVisitor) {
         L::visit_propagated(visitor);
         let _ = Cls::<S>::new().try_visit_tagged(FieldTag::Propagate, visitor);
+    }
+}
+
+/// In debug builds, panics when two `#[cls(propagate)]` fields of `S` share a key, which
+/// only a store nested through a type parameter can get past the derive's checks: one
+/// baggage member would fill only the field visited first.
+#[track_caller]
+pub(crate) fn debug_assert_unique_propagate_keys<S: ClsStore>() {
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    let keys = crate::tagged_keys::<S>(FieldTag::Propagate);
+    let repeated = keys
+        .iter()
+        .enumerate()
+        .find(|&(i, key)| keys[..i].contains(key));
+    if let Some((_, key)) = repeated {
+        panic!(
+            "the baggage key `{key}` is used by two `#[cls(propagate)]` fields of `{}` (one of \
+             them in a store nested through a type parameter, which the derive cannot check): \
+             one baggage member would fill only the first; give one of them another key, \
+             `#[cls(propagate = \"other_key\")]`",
+            std::any::type_name::<S>()
+        );
     }
 }
 
@@ -382,7 +417,7 @@ where
                     .expect("a traceparent is printable ASCII");
                 headers.insert(TRACEPARENT, parent);
                 if let Some(state) = child.tracestate() {
-                    // Valid, so printable ASCII: forwarded unchanged.
+                    // Valid, so printable ASCII: forwarded as it was kept.
                     if let Ok(state) = HeaderValue::from_str(state) {
                         headers.insert(TRACESTATE, state);
                     }

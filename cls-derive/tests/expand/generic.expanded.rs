@@ -7,7 +7,8 @@ const _: () = {
     #[allow(unused_imports)]
     use ::cls_core::__private::{
         CloneKind as _, JsonKind as _, LeafKind as _, NestedKind as _, NoJsonKind as _,
-        NotCloneKind as _, OptionTagKind as _, StoreTagKind as _, ValueTagKind as _,
+        NoKeyTree as _, NotCloneKind as _, OptionTagKind as _, StoreTagKind as _,
+        ValueTagKind as _,
     };
     #[doc(hidden)]
     #[diagnostic::on_unimplemented(
@@ -225,6 +226,11 @@ const _: () = {
                 .field_kind()
                 .tagged_keys(tag, keys);
         }
+        const __PROPAGATE_KEYS: &'static ::cls_core::__private::KeyTree = &::cls_core::__private::KeyTree {
+            store: "Wrap",
+            fields: &[],
+            nested: &[("inner", <::cls_core::__private::KeyProbe<T>>::PROPAGATE_KEYS)],
+        };
         fn __set_tagged(
             &mut self,
             tag: ::cls_core::__private::FieldTag,

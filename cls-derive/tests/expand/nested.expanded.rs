@@ -8,7 +8,8 @@ const _: () = {
     #[allow(unused_imports)]
     use ::cls_core::__private::{
         CloneKind as _, JsonKind as _, LeafKind as _, NestedKind as _, NoJsonKind as _,
-        NotCloneKind as _, OptionTagKind as _, StoreTagKind as _, ValueTagKind as _,
+        NoKeyTree as _, NotCloneKind as _, OptionTagKind as _, StoreTagKind as _,
+        ValueTagKind as _,
     };
     #[doc(hidden)]
     #[diagnostic::on_unimplemented(
@@ -288,6 +289,14 @@ const _: () = {
                 .field_kind()
                 .tagged_keys(tag, keys);
         }
+        const __PROPAGATE_KEYS: &'static ::cls_core::__private::KeyTree = &::cls_core::__private::KeyTree {
+            store: "AppStore",
+            fields: &[],
+            nested: &[
+                ("user", <::cls_core::__private::KeyProbe<User>>::PROPAGATE_KEYS),
+                ("type", <::cls_core::__private::KeyProbe<String>>::PROPAGATE_KEYS),
+            ],
+        };
         fn __set_tagged(
             &mut self,
             tag: ::cls_core::__private::FieldTag,
@@ -312,4 +321,12 @@ const _: () = {
             ::core::result::Result::Ok(false)
         }
     }
+    const _: () = ::cls_core::__private::check_nested_keys(
+        <AppStore as ::cls_core::__private::DerivedStore>::__PROPAGATE_KEYS,
+        0usize,
+    );
+    const _: () = ::cls_core::__private::check_nested_keys(
+        <AppStore as ::cls_core::__private::DerivedStore>::__PROPAGATE_KEYS,
+        1usize,
+    );
 };
