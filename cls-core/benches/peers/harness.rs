@@ -134,6 +134,8 @@ impl<'a> Group<'a> {
 
     /// A target in ns: the median over the rounds of `term` (an [`Term::Overhead`],
     /// computed within each round) must be at most `limit_ns`.
+    // Used by the feature-gated groups only.
+    #[cfg_attr(not(any(feature = "axum", feature = "sqlx-sqlite")), allow(dead_code))]
     pub(crate) fn target_ns(mut self, what: &'static str, term: Term, limit_ns: f64) -> Self {
         self.nanos_checks.push(NanosCheck {
             what,
@@ -144,6 +146,7 @@ impl<'a> Group<'a> {
     }
 
     /// A cost in ns shown for information, with no target.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn info_ns(mut self, what: &'static str, term: Term) -> Self {
         self.nanos_checks.push(NanosCheck {
             what,

@@ -219,15 +219,6 @@ pub enum TraceStateError {
         /// The length, as far as it was read.
         bytes: usize,
     },
-    /// More than [`MAX_TRACESTATE_MEMBERS`] non-empty members.
-    #[deprecated(
-        since = "0.1.0",
-        note = "no longer returned: a list of more than 32 members is truncated to its first 32"
-    )]
-    TooManyMembers {
-        /// How many.
-        members: usize,
-    },
     /// A member without `=`.
     MissingEquals {
         /// Which member.
@@ -254,7 +245,6 @@ pub enum TraceStateError {
     },
 }
 
-#[allow(deprecated)]
 impl fmt::Display for TraceStateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("tracestate dropped: ")?;
@@ -262,10 +252,6 @@ impl fmt::Display for TraceStateError {
             Self::TooLong { bytes } => write!(
                 f,
                 "{bytes} bytes or more, past the {MAX_TRACESTATE_READ_BYTES} read"
-            ),
-            Self::TooManyMembers { members } => write!(
-                f,
-                "{members} list members, more than the limit of {MAX_TRACESTATE_MEMBERS}"
             ),
             Self::MissingEquals { index } => {
                 write!(f, "member {index} is not `key=value`, it has no `=`")
