@@ -169,7 +169,8 @@ pub use crate::snapshot::{snapshot, try_snapshot, Snapshot};
 pub use crate::spawn::{bind, spawn, spawn_blocking};
 pub use crate::store::{ClsStore, Terminal};
 pub use crate::tagged::{
-    set_tagged, tagged_keys, visit_tagged, FieldTag, SetTaggedError, TagVisitor,
+    set_tagged, tagged_keys, visit_current_tagged, visit_tagged, FieldTag, SetTaggedError,
+    TagVisitor,
 };
 
 /// Derives [`ClsStore`] for a struct with named fields, making every field reachable by a
