@@ -132,6 +132,8 @@ mod lazy;
 #[cfg(any(feature = "tracing", feature = "log"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "tracing", feature = "log"))))]
 pub mod logging;
+#[cfg(feature = "opentelemetry")]
+pub mod otel;
 mod path;
 mod scoped;
 mod snapshot;
