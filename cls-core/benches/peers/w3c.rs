@@ -183,7 +183,8 @@ pub(crate) fn run(h: &mut Harness) {
         Term::Case(1),
         Term::Case(0),
         1.0,
-    );
+    )
+    .target_ns("cls extract, ns (issue 10: 300)", Term::Case(1), 300.0);
     #[cfg(feature = "opentelemetry")]
     let carrier = otel_peer::carrier(INBOUND);
     #[cfg(feature = "opentelemetry")]
@@ -198,7 +199,6 @@ pub(crate) fn run(h: &mut Harness) {
             Term::Case(2),
             1.0,
         )
-        .target_ns("cls extract, ns (issue 10: 300)", Term::Case(1), 300.0)
         .info_ns("otel-sdk extract, ns", Term::Case(2));
     h.run(extract);
 
@@ -260,7 +260,8 @@ pub(crate) fn run(h: &mut Harness) {
         Term::Case(4),
         Term::Case(3),
         1.0,
-    );
+    )
+    .target_ns("cls inject, ns (issue 10: 150)", Term::Case(1), 150.0);
     #[cfg(feature = "opentelemetry")]
     let (mut injected, mut injected_prebuilt, mut injected_context) =
         (HashMap::new(), HashMap::new(), HashMap::new());
@@ -319,7 +320,6 @@ pub(crate) fn run(h: &mut Harness) {
             Term::Case(7),
             Term::Case(5),
         )
-        .target_ns("cls inject, ns (issue 10: 150)", Term::Case(1), 150.0)
         .info_ns("otel-sdk inject (from the fields), ns", Term::Case(5));
     h.run(inject);
 
