@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use crate::error::ClsError;
 use crate::store::ClsStore;
+use crate::tagged::{FieldTag, TagVisitor};
 
 /// What the runtime needs of a store whose type it does not know.
 pub(crate) trait AnyStore: Send + Sync + 'static {
@@ -31,6 +32,9 @@ pub(crate) trait AnyStore: Send + Sync + 'static {
     /// `Arc` when the type has no `#[cls(local)]` field, otherwise a copy with those fields
     /// reset. `this` is the `Arc` that holds `self`.
     fn carry(&self, this: &Arc<dyn AnyStore>) -> Arc<dyn AnyStore>;
+
+    /// Visits the store's fields that carry `tag` (`visit_current_tagged`).
+    fn visit_tagged(&self, tag: FieldTag, visitor: &mut dyn TagVisitor);
 }
 
 impl<S: ClsStore> AnyStore for S {
@@ -44,6 +48,10 @@ impl<S: ClsStore> AnyStore for S {
         } else {
             Arc::clone(this)
         }
+    }
+
+    fn visit_tagged(&self, tag: FieldTag, visitor: &mut dyn TagVisitor) {
+        self.__visit_tagged(tag, visitor);
     }
 }
 
@@ -237,6 +245,19 @@ impl Slot {
             self.unique.set(false);
         }
         Ok(Some(carried))
+    }
+
+    /// Visits the store's fields that carry `tag`, borrowed for reading; nothing when the
+    /// slot hides its type.
+    pub(crate) fn visit_tagged(
+        &self,
+        tag: FieldTag,
+        visitor: &mut dyn TagVisitor,
+    ) -> Result<(), ClsError> {
+        if let Some(store) = self.borrow()?.as_ref() {
+            store.visit_tagged(tag, visitor);
+        }
+        Ok(())
     }
 
     /// The store type's name, marked when the slot hides it, for `Debug` output.

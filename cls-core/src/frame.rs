@@ -32,6 +32,7 @@ use crate::captured::Captured;
 use crate::erased::{AnyStore, Slot};
 use crate::error::ClsError;
 use crate::store::ClsStore;
+use crate::tagged::{FieldTag, TagVisitor};
 
 thread_local! {
     /// The innermost installed frame of the code running on this thread, or null.
@@ -371,4 +372,52 @@ fn capture_all(
         cursor = frame.below();
     }
     Ok(Captured::many(stores))
+}
+
+/// Visits the fields carrying `tag` in the innermost store of every store type active on
+/// this thread, innermost first, each store type once.
+///
+/// # Errors
+///
+/// When a store is being changed by `Cls::update` on this thread: it is skipped, the others
+/// are visited, and the first one skipped is the error.
+pub(crate) fn visit_tagged_all(
+    tag: FieldTag,
+    visitor: &mut dyn TagVisitor,
+) -> Result<(), ClsError> {
+    let lookup = Lookup;
+    let Some(head) = head(&lookup) else {
+        return Ok(());
+    };
+    let mut result = head.slot.visit_tagged(tag, visitor);
+    let mut cursor = head.below();
+    while let Some(frame) = cursor {
+        // A store type seen nearer the head (or hidden there by `exit`) shadows this frame.
+        if !is_shadowed(head, frame) {
+            let visited = frame.slot.visit_tagged(tag, visitor);
+            if result.is_ok() {
+                result = visited;
+            }
+        }
+        cursor = frame.below();
+    }
+    result
+}
+
+/// Whether a frame of `frame`'s store type comes before it on the walk out from `head`.
+/// A rescan instead of a set of seen types: the walk is a handful of frames, and this
+/// allocates nothing.
+fn is_shadowed(head: &Frame, frame: &Frame) -> bool {
+    let wanted = frame.slot.type_id();
+    let mut cursor = Some(head);
+    while let Some(nearer) = cursor {
+        if ptr::eq(nearer, frame) {
+            return false;
+        }
+        if nearer.slot.type_id() == wanted {
+            return true;
+        }
+        cursor = nearer.below();
+    }
+    false
 }

@@ -133,6 +133,8 @@ mod lazy;
 #[cfg(any(feature = "tracing", feature = "log"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "tracing", feature = "log"))))]
 pub mod logging;
+#[cfg(feature = "opentelemetry")]
+pub mod otel;
 mod path;
 mod scoped;
 mod snapshot;
@@ -170,7 +172,8 @@ pub use crate::snapshot::{snapshot, try_snapshot, Snapshot};
 pub use crate::spawn::{bind, spawn, spawn_blocking};
 pub use crate::store::{ClsStore, Terminal};
 pub use crate::tagged::{
-    set_tagged, tagged_keys, visit_tagged, FieldTag, SetTaggedError, TagVisitor,
+    set_tagged, tagged_keys, visit_current_tagged, visit_tagged, FieldTag, SetTaggedError,
+    TagVisitor,
 };
 
 /// Derives [`ClsStore`] for a struct with named fields, making every field reachable by a

@@ -142,6 +142,58 @@ pub fn visit_tagged<S: ClsStore>(store: &S, tag: FieldTag, visitor: &mut dyn Tag
     store.__visit_tagged(tag, visitor);
 }
 
+/// Visits the fields carrying `tag` in the current store of every store type whose context
+/// is active here, each store type once (its innermost context), innermost store type
+/// first.
+///
+/// [`Cls::try_visit_tagged`] reads the store type it names; this reads them all, for an
+/// integration that serves whatever store types the program opens rather than ones it is
+/// told about (`cls_core::otel::context`, feature `opentelemetry`). A store type hidden by
+/// [`Cls::exit`] is not visited, nor is any context outside it of that type. Two store
+/// types may both have a field under one key: both are visited, the innermost first, so a
+/// visitor that keeps the first value of a key keeps the innermost one. Outside any
+/// context, nothing is visited. Nothing is cloned or allocated.
+///
+/// # Errors
+///
+/// When the store of a store type is being changed by an [`update`](Cls::update) closure on
+/// this thread: that store type is skipped, the others are still visited, and the error
+/// names the first one skipped.
+///
+/// # Examples
+///
+/// ```
+/// use cls_core::{Cls, ClsStore, FieldTag};
+///
+/// #[derive(ClsStore, Clone, Default)]
+/// struct AppStore {
+///     #[cls(propagate)]
+///     tenant: String,
+/// }
+///
+/// #[derive(ClsStore, Clone, Default)]
+/// struct JobStore {
+///     #[cls(propagate = "job.id")]
+///     id: u64,
+/// }
+///
+/// let mut seen = Vec::new();
+/// let mut visitor = |key: &'static str, value: &dyn std::fmt::Display| seen.push(format!("{key}={value}"));
+/// let app = AppStore { tenant: "acme".into() };
+/// Cls::<AppStore>::new().run_with_sync(app, || {
+///     Cls::<JobStore>::new().run_with_sync(JobStore { id: 7 }, || {
+///         cls_core::visit_current_tagged(FieldTag::Propagate, &mut visitor)
+///     })
+/// })?;
+/// cls_core::visit_current_tagged(FieldTag::Propagate, &mut visitor)?; // outside: nothing
+/// assert_eq!(seen, ["job.id=7", "tenant=acme"]);
+/// # Ok::<(), cls_core::ClsError>(())
+/// ```
+#[inline]
+pub fn visit_current_tagged(tag: FieldTag, visitor: &mut dyn TagVisitor) -> Result<(), ClsError> {
+    frame::visit_tagged_all(tag, visitor)
+}
+
 /// The keys of the fields of `S` that carry `tag`, nested stores included, in the order
 /// [`visit_tagged`] visits them: what an integration declares up front (a span's fields, a
 /// header's allow-list).

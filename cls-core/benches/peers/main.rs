@@ -5,7 +5,8 @@
 //! `write`, `poll`, `sync_scope`, `spawn_ct`, `spawn_mt`, `depth`, `contexts`, `capture`,
 //! `context`, `json`; with `--features tower`, `id_gen`; with `--features axum`, `web`
 //! (the layer against tower-http's request-id pair; `benches/web_throughput.sh` measures the
-//! same over loopback); with `--features w3c`, `w3c`; with `--features tracing`, `logging`; with
+//! same over loopback); with `--features w3c`, `w3c` (with `--features opentelemetry`,
+//! against opentelemetry-sdk's `BaggagePropagator` too); with `--features tracing`, `logging`; with
 //! `--features sqlx-sqlite`, `tx`.
 //! `cargo test -p cls-core --benches` runs every routine a few times, unmeasured.
 //!

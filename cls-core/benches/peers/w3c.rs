@@ -6,10 +6,15 @@
 //!   into one that has one (aim: at most ~150 ns without);
 //! - `w3c_traceparent`: an inbound `traceparent` read, a child made, its header written.
 //!
-//! Until the `opentelemetry` feature brings opentelemetry-sdk's propagators as the peer,
-//! the peer is the straightforward code a service writes by hand (and what the
+//! The first peer is the straightforward code a service writes by hand (and what the
 //! propagators do in substance): split, decode and copy every member into a
 //! `HashMap<String, String>`; format each member into its own `String` and join them.
+//! With `--features opentelemetry`, the extract and inject groups also measure
+//! opentelemetry-sdk's `BaggagePropagator` on the same three members, the peer issue 10
+//! names: `extract` into an `opentelemetry::Context` then the three values parsed, and
+//! `inject_context` of a context built from the fields (and, for information, of one built
+//! beforehand, and of `cls_core::otel::context()`); the targets are the cls cases at most
+//! as slow as it, and the issue's absolute aims (150 ns inject, 300 ns extract).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -162,87 +167,161 @@ fn cls_traceparent(value: &str) -> Option<cls_core::w3c::TraceParent> {
 
 pub(crate) fn run(h: &mut Harness) {
     sanity_checks();
-    h.run(
-        Group::new(
-            "w3c_extract",
-            "3 baggage members read into typed fields vs a hand-written HashMap parse",
-        )
+    let extract = Group::new(
+        "w3c_extract",
+        "3 baggage members read into typed fields vs a hand-written HashMap parse",
+    )
+    .case(
+        "naive: split, decode, HashMap<String, String>, parse",
+        |n| time_unrolled!(n, black_box(naive_extract(black_box(INBOUND)))),
+    )
+    .case("cls w3c::Baggage::parse + get + FromStr x3", |n| {
+        time_unrolled!(n, black_box(cls_extract(black_box(INBOUND))))
+    })
+    .target(
+        "cls extract / naive extract",
+        Term::Case(1),
+        Term::Case(0),
+        1.0,
+    )
+    .target_ns("cls extract, ns (issue 10: 300)", Term::Case(1), 300.0);
+    #[cfg(feature = "opentelemetry")]
+    let carrier = otel_peer::carrier(INBOUND);
+    #[cfg(feature = "opentelemetry")]
+    let extract = extract
         .case(
-            "naive: split, decode, HashMap<String, String>, parse",
-            |n| time_unrolled!(n, black_box(naive_extract(black_box(INBOUND)))),
+            "otel-sdk BaggagePropagator::extract + get + FromStr x3",
+            |n| time_unrolled!(n, black_box(otel_peer::extract(black_box(&carrier)))),
         )
-        .case("cls w3c::Baggage::parse + get + FromStr x3", |n| {
-            time_unrolled!(n, black_box(cls_extract(black_box(INBOUND))))
-        })
         .target(
-            "cls extract / naive extract",
+            "cls extract / otel-sdk extract",
             Term::Case(1),
-            Term::Case(0),
+            Term::Case(2),
             1.0,
-        ),
-    );
+        )
+        .info_ns("otel-sdk extract, ns", Term::Case(2));
+    h.run(extract);
 
     let fields = fields();
     let mut out = String::new();
     let mut out_merged = String::new();
     let mut out_str = String::new();
-    h.run(
-        Group::new(
-            "w3c_inject",
-            "3 fields written as baggage vs format! per member and join",
-        )
-        .case("naive: format! + join, no existing header", |n| {
-            time_unrolled!(n, black_box(naive_inject(black_box(&fields), None)))
-        })
+    let inject = Group::new(
+        "w3c_inject",
+        "3 fields written as baggage vs format! per member and join",
+    )
+    .case("naive: format! + join, no existing header", |n| {
+        time_unrolled!(n, black_box(naive_inject(black_box(&fields), None)))
+    })
+    .case(
+        "cls BaggageEncoder x3, no existing header (buffer reused)",
+        |n| time_unrolled!(n, cls_inject(black_box(&fields), None, black_box(&mut out))),
+    )
+    .case(
+        "cls BaggageEncoder push_str x2 + push, no existing header",
+        |n| {
+            time_unrolled!(
+                n,
+                cls_inject_str(black_box(&fields), black_box(&mut out_str))
+            )
+        },
+    )
+    .case(
+        "naive: format! + join, merged after an existing header",
+        |n| {
+            time_unrolled!(
+                n,
+                black_box(naive_inject(black_box(&fields), Some(EXISTING)))
+            )
+        },
+    )
+    .case(
+        "cls BaggageEncoder x3, merged into an existing header",
+        |n| {
+            time_unrolled!(
+                n,
+                cls_inject(
+                    black_box(&fields),
+                    Some(EXISTING),
+                    black_box(&mut out_merged)
+                )
+            )
+        },
+    )
+    .target(
+        "cls inject / naive inject",
+        Term::Case(1),
+        Term::Case(0),
+        1.0,
+    )
+    .info("cls push_str / cls push", Term::Case(2), Term::Case(1))
+    .target(
+        "cls merged inject / naive merged inject",
+        Term::Case(4),
+        Term::Case(3),
+        1.0,
+    )
+    .target_ns("cls inject, ns (issue 10: 150)", Term::Case(1), 150.0);
+    #[cfg(feature = "opentelemetry")]
+    let (mut injected, mut injected_prebuilt, mut injected_context) =
+        (HashMap::new(), HashMap::new(), HashMap::new());
+    #[cfg(feature = "opentelemetry")]
+    let prebuilt = otel_peer::context_of(&fields);
+    #[cfg(feature = "opentelemetry")]
+    let inject = inject
         .case(
-            "cls BaggageEncoder x3, no existing header (buffer reused)",
-            |n| time_unrolled!(n, cls_inject(black_box(&fields), None, black_box(&mut out))),
-        )
-        .case(
-            "cls BaggageEncoder push_str x2 + push, no existing header",
+            "otel-sdk: fields into Context::with_baggage + BaggagePropagator::inject_context",
             |n| {
                 time_unrolled!(
                     n,
-                    cls_inject_str(black_box(&fields), black_box(&mut out_str))
+                    otel_peer::inject(black_box(&fields), black_box(&mut injected))
                 )
             },
         )
         .case(
-            "naive: format! + join, merged after an existing header",
+            "otel-sdk: BaggagePropagator::inject_context of a Context built beforehand",
             |n| {
                 time_unrolled!(
                     n,
-                    black_box(naive_inject(black_box(&fields), Some(EXISTING)))
-                )
-            },
-        )
-        .case(
-            "cls BaggageEncoder x3, merged into an existing header",
-            |n| {
-                time_unrolled!(
-                    n,
-                    cls_inject(
-                        black_box(&fields),
-                        Some(EXISTING),
-                        black_box(&mut out_merged)
+                    otel_peer::inject_context(
+                        black_box(&prebuilt),
+                        black_box(&mut injected_prebuilt)
                     )
                 )
             },
         )
+        .case(
+            "cls otel::context() (3 fields) + BaggagePropagator::inject_context",
+            |n| {
+                cls_core::Cls::<otel_peer::Store>::new().run_with_sync(otel_peer::store(), || {
+                    time_unrolled!(
+                        n,
+                        otel_peer::inject_context(
+                            &black_box(cls_core::otel::context()),
+                            black_box(&mut injected_context)
+                        )
+                    )
+                })
+            },
+        )
         .target(
-            "cls inject / naive inject",
+            "cls inject / otel-sdk inject (from the fields)",
             Term::Case(1),
-            Term::Case(0),
+            Term::Case(5),
             1.0,
         )
-        .info("cls push_str / cls push", Term::Case(2), Term::Case(1))
-        .target(
-            "cls merged inject / naive merged inject",
-            Term::Case(4),
-            Term::Case(3),
-            1.0,
-        ),
-    );
+        .info(
+            "cls inject / otel-sdk inject_context alone",
+            Term::Case(1),
+            Term::Case(6),
+        )
+        .info(
+            "otel::context() + inject / otel-sdk inject (from the fields)",
+            Term::Case(7),
+            Term::Case(5),
+        )
+        .info_ns("otel-sdk inject (from the fields), ns", Term::Case(5));
+    h.run(inject);
 
     h.run(
         Group::new(
@@ -275,8 +354,108 @@ fn sanity_checks() {
     }
     cls_inject_str(&fields(), &mut out);
     assert_eq!(out, naive_inject(&fields(), None));
+    #[cfg(feature = "opentelemetry")]
+    otel_peer::sanity_checks();
     let cls = cls_traceparent(TRACEPARENT).unwrap();
     let naive = naive_traceparent(TRACEPARENT).unwrap();
     assert_eq!(cls.as_str()[..36], naive[..36]);
     assert_eq!(cls.as_str()[52..], naive[52..]);
+}
+
+/// The opentelemetry-sdk peer (feature `opentelemetry`): its `BaggagePropagator` over a
+/// `HashMap<String, String>` carrier, the one opentelemetry ships an `Injector` and an
+/// `Extractor` for.
+#[cfg(feature = "opentelemetry")]
+mod otel_peer {
+    use std::collections::HashMap;
+
+    use opentelemetry::baggage::BaggageExt;
+    use opentelemetry::propagation::TextMapPropagator;
+    use opentelemetry::{Context, KeyValue};
+    use opentelemetry_sdk::propagation::BaggagePropagator;
+
+    use super::{fields, Fields, INBOUND};
+
+    /// The fields of [`Fields`] in a store, for `cls_core::otel::context()`.
+    #[derive(cls_core::ClsStore, Clone, Default)]
+    pub(super) struct Store {
+        #[cls(propagate)]
+        tenant: String,
+        #[cls(propagate = "user.id")]
+        user_id: Option<u64>,
+        #[cls(propagate)]
+        region: String,
+    }
+
+    pub(super) fn store() -> Store {
+        let Fields {
+            tenant,
+            user_id,
+            region,
+        } = fields();
+        Store {
+            tenant,
+            user_id,
+            region,
+        }
+    }
+
+    pub(super) fn carrier(header: &str) -> HashMap<String, String> {
+        HashMap::from([("baggage".to_owned(), header.to_owned())])
+    }
+
+    pub(super) fn extract(carrier: &HashMap<String, String>) -> Fields {
+        let cx = BaggagePropagator::new().extract_with_context(&Context::new(), carrier);
+        let baggage = cx.baggage();
+        let text = |key: &str| baggage.get(key).map(|v| v.as_str());
+        let mut fields = Fields::default();
+        if let Some(Ok(tenant)) = text("tenant").map(str::parse) {
+            fields.tenant = tenant;
+        }
+        fields.user_id = text("user.id").and_then(|v| v.parse().ok());
+        if let Some(Ok(region)) = text("region").map(str::parse) {
+            fields.region = region;
+        }
+        fields
+    }
+
+    /// The fields as an OTel context, the way code holding them builds one.
+    pub(super) fn context_of(fields: &Fields) -> Context {
+        let mut members = Vec::with_capacity(3);
+        members.push(KeyValue::new("tenant", fields.tenant.clone()));
+        if let Some(id) = fields.user_id {
+            members.push(KeyValue::new("user.id", id.to_string()));
+        }
+        members.push(KeyValue::new("region", fields.region.clone()));
+        Context::new().with_baggage(members)
+    }
+
+    pub(super) fn inject_context(cx: &Context, out: &mut HashMap<String, String>) {
+        BaggagePropagator::new().inject_context(cx, out);
+    }
+
+    pub(super) fn inject(fields: &Fields, out: &mut HashMap<String, String>) {
+        inject_context(&context_of(fields), out);
+    }
+
+    /// The peer reads and writes what cls does (its member order is a `HashMap`'s, so the
+    /// written header is compared as a set of members).
+    pub(super) fn sanity_checks() {
+        let f = extract(&carrier(INBOUND));
+        assert_eq!(
+            (f.tenant.as_str(), f.user_id, f.region.as_str()),
+            ("acme", Some(42), "eu west")
+        );
+        let sorted = |header: &str| {
+            let mut members: Vec<String> = header.split(',').map(str::to_owned).collect();
+            members.sort();
+            members
+        };
+        let mut out = HashMap::new();
+        inject(&fields(), &mut out);
+        assert_eq!(sorted(&out["baggage"]), sorted(INBOUND));
+        let cx = cls_core::Cls::<Store>::new().run_with_sync(store(), cls_core::otel::context);
+        inject_context(&cx, &mut out);
+        assert_eq!(sorted(&out["baggage"]), sorted(INBOUND));
+    }
 }
