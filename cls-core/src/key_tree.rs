@@ -15,10 +15,11 @@
 //! defined, so the tree holds exactly the keys that visiting finds: a field whose type is
 //! an unbounded type parameter is a leaf to both.
 //!
-//! The one gap is a generic struct: a `const _` cannot name its type parameters, so its
-//! derive emits no check, and a parameter bounded by `ClsStore` can bring in a repeated key.
-//! `PropagateLayer::with_store` and `ClsLayer::new` check the assembled keys in debug
-//! builds for that case. (A non-generic store that nests the generic one is checked as
+//! The one gap is in a generic struct: a `const _` cannot name its parameters, so its
+//! derive checks a tree of its own keys and of the nested fields whose types name none of
+//! them, and a field whose type does (`T` bounded by `ClsStore`, `Inner<T>`) can bring in a
+//! repeated key. `PropagateLayer::with_store` and `ClsLayer::new` check the assembled keys
+//! in debug builds for that case. (A non-generic store that nests the generic one is checked as
 //! usual, against the generic store's whole tree.)
 
 use core::marker::PhantomData;

@@ -198,9 +198,9 @@ pub use crate::tagged::{
 /// that is not `Display + FromStr`, is a nested store or `#[cls(local)]`, or has a
 /// malformed key or one that another field of the struct has; a nested store that uses a
 /// propagate key of the struct, or of a nested store before it, again (reported on the
-/// field that holds it). A store nested through a type parameter of a generic struct is
-/// the one case the derive cannot see: `ClsLayer::new` and `PropagateLayer::with_store`
-/// check its keys in debug builds.
+/// field that holds it). A nested store whose type names a parameter of a generic struct
+/// (`T`, `Inner<T>`) is the one case the derive cannot check at compile time:
+/// `ClsLayer::new` and `PropagateLayer::with_store` check it in debug builds.
 ///
 /// # Examples
 ///

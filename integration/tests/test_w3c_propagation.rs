@@ -657,9 +657,10 @@ async fn a_layer_sends_the_fields_of_each_active_store_in_order() {
 }
 
 /// A store nested through a type parameter bounded by `ClsStore`: the derive of a generic
-/// struct emits no compile-time key check (a `const _` cannot name `T`), so
-/// `WithExtra<Tenanted>` compiles with `tenant` twice. Any other repeat, within a struct
-/// or across nested stores, is a compile error: see `tests/ui/propagate-key-repeated-*.rs`.
+/// struct cannot check a field whose type names `T` at compile time (a `const _` cannot
+/// name `T`), so `WithExtra<Tenanted>` compiles with `tenant` twice. Any other repeat,
+/// within a struct, across nested stores, or in a generic struct's other fields, is a
+/// compile error: see `tests/ui/propagate-key-repeated-*.rs`.
 /// (Without the bound, `extra` would be a leaf, its fields neither visited nor checked.)
 #[derive(ClsStore, Clone, Default)]
 struct Tenanted {

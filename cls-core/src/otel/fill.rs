@@ -63,7 +63,8 @@ pub fn fill<S: ClsStore>(store: &mut S, cx: &Context) -> FillReport {
 /// Sets the `#[cls(propagate)]` fields of `store` from an OpenTelemetry `Baggage`: what
 /// [`fill`] does with the baggage of a context.
 ///
-/// It allocates nothing unless a value is rejected. The rejected values are listed in the
+/// It allocates nothing of its own unless a value is rejected (a field's `FromStr` may:
+/// a `String` field does). The rejected values are listed in the
 /// order of their keys (a `Baggage` has no order of its own).
 ///
 /// # Examples

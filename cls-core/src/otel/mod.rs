@@ -57,10 +57,13 @@
 //! parent its spans on the caller, an OTel-instrumented client, a framework that hands
 //! you an extracted `opentelemetry::Context`. Both write the same W3C formats, read by
 //! either side; one difference: opentelemetry-rust 0.33's `BaggagePropagator` writes `%`
-//! unescaped (`50% off` as `50%%20off`), which the W3C Baggage specification forbids and
-//! [`w3c::Baggage`](crate::w3c::Baggage) (so `ClsLayer`) drops as an invalid escape; a
-//! value with `%` sent by that propagator arrives intact only through OpenTelemetry's own
-//! extraction and [`fill`]. Values sent by cls read back exactly on both sides.
+//! unescaped (`50% off` as `50%%20off`). The Baggage grammar admits a raw `%`, but a
+//! percent-decoder cannot tell it from a broken escape, and a broken escape (`%ZZ`) is
+//! dropped here rather than guessed at, so [`w3c::Baggage`](crate::w3c::Baggage) (and
+//! `ClsLayer`) drops that member; it also leaves `\` unescaped, which the grammar does
+//! not admit, with the same result. Such a value sent by that propagator arrives intact
+//! only through OpenTelemetry's own extraction and [`fill`]. Values sent by cls read back
+//! exactly on both sides.
 //!
 //! # Trust model
 //!

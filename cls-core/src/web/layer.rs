@@ -133,8 +133,8 @@ impl<S: ClsStore + Default> ClsLayer<S> {
     /// # Panics
     ///
     /// In debug builds, when two `#[cls(propagate)]` fields of `S` have the same key, which
-    /// only a store nested through a type parameter of a generic struct can get past the
-    /// derive's compile-time checks.
+    /// only a nested store whose type names a parameter of a generic struct (`T`,
+    /// `Inner<T>`) can get past the derive's compile-time checks.
     ///
     /// # Examples
     ///
@@ -168,6 +168,7 @@ impl<S: ClsStore + Default> ClsLayer<S> {
 }
 
 impl<S: ClsStore + Default> Default for ClsLayer<S> {
+    #[track_caller]
     fn default() -> Self {
         Self::new()
     }

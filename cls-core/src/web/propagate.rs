@@ -100,8 +100,9 @@ impl<L: PropagateStores> PropagateLayer<L> {
     ///
     /// In debug builds, when two `#[cls(propagate)]` fields of `S` have the same key. The
     /// derive refuses that at compile time, within a struct and across nested stores,
-    /// except for a store nested through a type parameter of a generic struct, which it
-    /// cannot see; this catches that case when the layer is built.
+    /// except for a nested store whose type names a parameter of a generic struct (`T`,
+    /// `Inner<T>`), which it cannot name there; this catches that case when the layer is
+    /// built.
     ///
     /// # Examples
     ///
@@ -256,7 +257,8 @@ impl<L: PropagateStores, S: ClsStore> PropagateStores for (L, S) {
 }
 
 /// In debug builds, panics when two `#[cls(propagate)]` fields of `S` share a key, which
-/// only a store nested through a type parameter can get past the derive's checks: one
+/// only a nested store whose type names a parameter of a generic struct can get past the
+/// derive's checks: one
 /// baggage member would fill only the field visited first.
 #[track_caller]
 pub(crate) fn debug_assert_unique_propagate_keys<S: ClsStore>() {
@@ -271,7 +273,8 @@ pub(crate) fn debug_assert_unique_propagate_keys<S: ClsStore>() {
     if let Some((_, key)) = repeated {
         panic!(
             "the baggage key `{key}` is used by two `#[cls(propagate)]` fields of `{}` (one of \
-             them in a store nested through a type parameter, which the derive cannot check): \
+             them in a nested store whose type names a parameter of a generic struct, which \
+             the derive cannot check at compile time): \
              one baggage member would fill only the first; give one of them another key, \
              `#[cls(propagate = \"other_key\")]`",
             std::any::type_name::<S>()
