@@ -463,6 +463,32 @@ fn context_adds_the_propagated_fields_and_cls_wins_over_otel_baggage() {
     );
 }
 
+/// OTel's `Baggage` refuses entries past its limits: with an OTel baggage already full,
+/// cls's fields still go in, and OTel entries are the ones left out.
+#[test]
+fn context_keeps_the_cls_fields_when_otel_baggage_is_full() {
+    let mut existing = opentelemetry::baggage::Baggage::new();
+    for i in 0..200 {
+        let _ = existing.insert(format!("k{i:03}"), "v");
+    }
+    let full = existing.len();
+    assert!(
+        (64..200).contains(&full),
+        "OTel's Baggage keeps at least the W3C minimum of 64 entries and has a limit: {full}"
+    );
+    let _guard = Context::new().with_baggage(existing).attach();
+
+    let cx = APP.run_with_sync(store(), otel::context);
+    let entries = otel_entries(&cx);
+    for expected in expected_entries() {
+        assert!(
+            entries.contains(&expected),
+            "{expected} missing from {entries:?}"
+        );
+    }
+    assert_eq!(entries.len(), full, "the limit still holds");
+}
+
 #[test]
 fn context_reads_the_values_at_call_time_and_omits_none() {
     let cx = APP.run_with_sync(AppStore::default(), || {
