@@ -130,20 +130,7 @@ impl Captured {
             // Two store types (a request scope beside the application's store) are the
             // common case of a web request: linked without the recursion.
             Stores::Many(stores) => match &mut **stores {
-                [inner, outer] => {
-                    let outer_frame = lend(outer);
-                    let _give_back_outer = GiveBack {
-                        home: outer,
-                        frame: &outer_frame,
-                    };
-                    let inner_frame = lend(inner);
-                    let _give_back_inner = GiveBack {
-                        home: inner,
-                        frame: &inner_frame,
-                    };
-                    let _installed = inner_frame.link(Some(outer_frame.link(None))).install();
-                    f()
-                }
+                [inner, outer] => enter_pair(inner, outer, f),
                 stores => link_and_call(stores, None, f),
             },
         }
@@ -160,6 +147,92 @@ impl Captured {
             .flatten()
             .map(|s| s.identity().1.to_owned())
             .collect()
+    }
+}
+
+/// Calls `f` with the stores of two store types installed, `inner` over `outer`, as the
+/// only contexts on this thread; what `f` changed in them is kept for the next entry.
+#[inline(always)]
+fn enter_pair<R>(
+    inner: &mut Option<Arc<dyn AnyStore>>,
+    outer: &mut Option<Arc<dyn AnyStore>>,
+    f: impl FnOnce() -> R,
+) -> R {
+    let outer_frame = lend(outer);
+    let _give_back_outer = GiveBack {
+        home: outer,
+        frame: &outer_frame,
+    };
+    let inner_frame = lend(inner);
+    let _give_back_inner = GiveBack {
+        home: inner,
+        frame: &inner_frame,
+    };
+    let _installed = inner_frame.link(Some(outer_frame.link(None))).install();
+    f()
+}
+
+/// The stores of a [`Context`](crate::Context): what a [`Captured`] holds, or exactly two
+/// store types held inline, as [`join`](Live::join) makes them from one store type on
+/// each side (a web request's scope beside the application's store) without an
+/// allocation. A `Captured` stays three words for the tasks that carry one; a `Live`
+/// is a little larger, and is kept by the few values that own a context.
+pub(crate) enum Live {
+    Captured(Captured),
+    /// `[inner, outer]`, of two distinct store types. A store is `None` only while it is
+    /// lent to a frame.
+    Pair([Option<Arc<dyn AnyStore>>; 2]),
+}
+
+impl Live {
+    /// The stores of both; where both hold a store of the same type, the one of `other`.
+    pub(crate) fn join(self, other: Live) -> Self {
+        match (self, other) {
+            (
+                Live::Captured(Captured {
+                    stores: Stores::One(Some(mine)),
+                }),
+                Live::Captured(Captured {
+                    stores: Stores::One(Some(theirs)),
+                }),
+            ) if mine.identity().0 != theirs.identity().0 => Live::Pair([Some(theirs), Some(mine)]),
+            (mine, theirs) => Live::Captured(mine.into_captured().join(theirs.into_captured())),
+        }
+    }
+
+    fn into_captured(self) -> Captured {
+        match self {
+            Live::Captured(captured) => captured,
+            Live::Pair(pair) => Captured::many(pair.into()),
+        }
+    }
+
+    /// Calls `f` with these contexts installed as the only ones on this thread; what `f`
+    /// changed in them is kept for the next entry.
+    #[inline]
+    pub(crate) fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        match self {
+            Live::Captured(captured) => captured.enter(f),
+            Live::Pair([inner, outer]) => enter_pair(inner, outer, f),
+        }
+    }
+
+    /// The store type names, innermost first, for `Debug` output.
+    pub(crate) fn store_names(&self) -> Vec<String> {
+        match self {
+            Live::Captured(captured) => captured.store_names(),
+            Live::Pair(pair) => pair
+                .iter()
+                .flatten()
+                .map(|s| s.identity().1.to_owned())
+                .collect(),
+        }
+    }
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Live::Captured(Captured::default())
     }
 }
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 
-use crate::captured::Captured;
+use crate::captured::{Captured, Live};
 use crate::scoped::{Contexts, Scoped};
 
 /// The contexts of one or more store types, as an owned value: entered any number of times,
@@ -47,12 +47,18 @@ use crate::scoped::{Contexts, Scoped};
 /// ```
 #[derive(Default)]
 pub struct Context {
-    captured: Captured,
+    stores: Live,
 }
 
 impl Context {
     pub(crate) fn from_captured(captured: Captured) -> Self {
-        Self { captured }
+        Self {
+            stores: Live::Captured(captured),
+        }
+    }
+
+    pub(crate) fn from_live(stores: Live) -> Self {
+        Self { stores }
     }
 
     /// A context holding no store at all: entering it hides every context of the thread.
@@ -92,7 +98,7 @@ impl Context {
     #[must_use]
     pub fn join(self, other: Context) -> Self {
         Self {
-            captured: self.captured.join(other.captured),
+            stores: self.stores.join(other.stores),
         }
     }
 
@@ -113,7 +119,7 @@ impl Context {
     /// assert_eq!(context.enter_sync(|| CLS.get::<path!(tenant)>()), "acme");
     /// ```
     pub fn enter_sync<R>(&mut self, f: impl FnOnce() -> R) -> R {
-        self.captured.enter(f)
+        self.stores.enter(f)
     }
 
     /// Runs `fut` inside these contexts, and returns a future with its output; once it
@@ -135,14 +141,14 @@ impl Context {
     /// # }
     /// ```
     pub fn run<F: Future>(self, fut: F) -> Scoped<F> {
-        Scoped::new(Contexts::carried(self.captured), fut)
+        Scoped::new(Contexts::live(self.stores), fut)
     }
 }
 
 impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Context")
-            .field("stores", &self.captured.store_names())
+            .field("stores", &self.stores.store_names())
             .finish()
     }
 }

@@ -7,7 +7,7 @@ use std::task::{self, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::captured::Captured;
+use crate::captured::{Captured, Live};
 use crate::context::Context;
 use crate::frame::Frame;
 
@@ -122,7 +122,7 @@ impl<F> Scoped<F> {
         if this.future.is_some() {
             return None;
         }
-        this.contexts.take().map(Context::from_captured)
+        this.contexts.take().map(Context::from_live)
     }
 }
 
@@ -201,7 +201,7 @@ enum Kind {
     Nested(Frame),
     /// Captured contexts (`bind`, snapshots, `Context::run`): exactly what was captured,
     /// nothing of the thread that polls it.
-    Carried(Captured),
+    Carried(Live),
     /// Handed over by `Scoped::take_context`.
     Taken,
 }
@@ -212,19 +212,23 @@ impl Contexts {
     }
 
     pub(crate) fn carried(captured: Captured) -> Self {
-        Self(Kind::Carried(captured))
+        Self(Kind::Carried(Live::Captured(captured)))
+    }
+
+    pub(crate) fn live(stores: Live) -> Self {
+        Self(Kind::Carried(stores))
     }
 
     /// The contexts, handed over once.
-    fn take(&mut self) -> Option<Captured> {
+    fn take(&mut self) -> Option<Live> {
         match std::mem::replace(&mut self.0, Kind::Taken) {
-            Kind::Nested(frame) => Some(
+            Kind::Nested(frame) => Some(Live::Captured(
                 frame
                     .slot()
                     .take()
                     .map_or_else(Captured::default, Captured::one),
-            ),
-            Kind::Carried(captured) => Some(captured),
+            )),
+            Kind::Carried(stores) => Some(stores),
             Kind::Taken => None,
         }
     }
@@ -238,7 +242,7 @@ impl Install for Contexts {
                 let _installed = frame.install_nested();
                 f()
             }
-            Kind::Carried(captured) => captured.enter(f),
+            Kind::Carried(stores) => stores.enter(f),
             Kind::Taken => {
                 let _installed = crate::frame::install_nothing();
                 f()
@@ -249,7 +253,7 @@ impl Install for Contexts {
     fn store_names(&self) -> Vec<String> {
         match &self.0 {
             Kind::Nested(frame) => vec![frame.slot().describe()],
-            Kind::Carried(captured) => captured.store_names(),
+            Kind::Carried(stores) => stores.store_names(),
             Kind::Taken => Vec::new(),
         }
     }

@@ -3,37 +3,72 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::runtime::Handle;
 
 use crate::path;
 use crate::web::scope::REQUEST;
+use crate::web::RequestInfo;
 use crate::{snapshot, Context};
 
 /// One piece of `after` work: the runtime it was registered on, and its future, already
 /// wrapped in the context it runs in.
 type Work = (Handle, Pin<Box<dyn Future<Output = ()> + Send>>);
 
-/// The work a request has put off until its response is done; shared by every copy of
-/// the request scope, so that work registered from spawned tasks joins it too.
-///
-/// `None` once the response is done: later work runs at once.
-#[derive(Clone, Default)]
-pub(crate) struct AfterQueue(Arc<Mutex<Option<Vec<Work>>>>);
+/// The work a request has put off until its response is done: `None` once the response
+/// is done (later work runs at once), and in a request that no layer serves.
+#[derive(Default)]
+pub(crate) struct Pending(Mutex<Option<Vec<Work>>>);
+
+impl Pending {
+    /// A queue waiting for its response.
+    pub(crate) fn open() -> Self {
+        Self(Mutex::new(Some(Vec::new())))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Vec<Work>>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The queue of a request's `after` work; shared by every copy of the request scope, so
+/// that work registered from spawned tasks joins it too.
+#[derive(Clone)]
+pub(crate) struct AfterQueue(Shared);
+
+#[derive(Clone)]
+enum Shared {
+    /// The queue inside the request's [`RequestInfo`], which the layer opened with it:
+    /// one allocation for both.
+    InRequest(RequestInfo),
+    /// A queue of its own, for a layer below a scope opened by hand, whose `RequestInfo`
+    /// is the hand-opened scope's.
+    Own(Arc<Pending>),
+}
 
 impl AfterQueue {
+    /// The queue that `info` holds; open when `info` was made with
+    /// [`RequestInfo::with_after_queue`].
+    pub(crate) fn in_request(info: RequestInfo) -> Self {
+        Self(Shared::InRequest(info))
+    }
+
+    fn pending(&self) -> &Pending {
+        match &self.0 {
+            Shared::InRequest(info) => info.after_queue(),
+            Shared::Own(pending) => pending,
+        }
+    }
+
     /// Whether the response this queue waits for is still to come.
     pub(crate) fn is_open(&self) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some()
+        self.pending().lock().is_some()
     }
 
     /// Queues `work`, or hands it back when the response is already done.
     fn push(&self, work: Work) -> Result<(), Work> {
-        let mut pending = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut pending = self.pending().lock();
         match pending.as_mut() {
             Some(queue) => {
                 queue.push(work);
@@ -46,7 +81,7 @@ impl AfterQueue {
 
 impl fmt::Debug for AfterQueue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pending = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let pending = self.pending().lock();
         f.debug_struct("AfterQueue")
             .field("pending", &pending.as_ref().map(Vec::len))
             .finish()
@@ -61,21 +96,21 @@ impl fmt::Debug for AfterQueue {
 pub(crate) struct Afterwards(AfterQueue);
 
 impl Afterwards {
-    /// A new, open queue, and the guard that runs it.
+    /// A new, open queue of its own, and the guard that runs it.
     pub(crate) fn open() -> (AfterQueue, Self) {
-        let queue = AfterQueue(Arc::new(Mutex::new(Some(Vec::new()))));
+        let queue = AfterQueue(Shared::Own(Arc::new(Pending::open())));
         (queue.clone(), Self(queue))
+    }
+
+    /// The guard of `queue`.
+    pub(crate) fn of(queue: AfterQueue) -> Self {
+        Self(queue)
     }
 }
 
 impl Drop for Afterwards {
     fn drop(&mut self) {
-        let pending = self
-            .0
-             .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        let pending = self.0.pending().lock().take();
         for work in pending.into_iter().flatten() {
             start(work);
         }

@@ -19,7 +19,8 @@ pin_project! {
     /// run with no context. Each [`poll_frame`](Body::poll_frame) enters the request's
     /// context, the same one the handler ran in: a `set` made while one frame is produced
     /// is seen by the next. The inner body is dropped inside the context too, so its
-    /// destructors see it, even when the client went away mid-stream.
+    /// destructors see it: as soon as it has sent its last frame, or with the wrapper
+    /// when the client went away mid-stream.
     ///
     /// Frames pass through untouched, trailers included (a gRPC status), and
     /// [`size_hint`](Body::size_hint) and [`is_end_stream`](Body::is_end_stream) are the
@@ -48,8 +49,12 @@ pin_project! {
     impl<B> PinnedDrop for ClsBody<B> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
+            let mut inner = this.inner;
+            if inner.is_none() {
+                // Dropped at the end of its stream already.
+                return;
+            }
             if let Some(context) = this.context.as_mut() {
-                let mut inner = this.inner;
                 context.enter_sync(|| inner.set(None));
             }
         }
@@ -121,12 +126,25 @@ impl<B: Body> Body for ClsBody<B> {
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
-        let Some(inner) = this.inner.as_pin_mut() else {
+        let mut inner = this.inner;
+        if inner.is_none() {
             return Poll::Ready(None);
+        }
+        let mut poll = || {
+            let frame = match inner.as_mut().as_pin_mut() {
+                Some(body) => body.poll_frame(cx),
+                None => Poll::Ready(None),
+            };
+            if let Poll::Ready(None) = frame {
+                // The stream is over: the inner body is dropped now, still inside the
+                // context, rather than by a second entry when this wrapper is dropped.
+                inner.set(None);
+            }
+            frame
         };
         let frame = match this.context {
-            Some(context) => context.enter_sync(|| inner.poll_frame(cx)),
-            None => inner.poll_frame(cx),
+            Some(context) => context.enter_sync(poll),
+            None => poll(),
         };
         if let Poll::Ready(None) = frame {
             // The response is done: its `after` work need not wait for the body's drop.

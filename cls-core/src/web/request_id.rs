@@ -5,6 +5,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
+use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// `x-request-id`, the header most proxies and tracing setups use for the id of a request.
@@ -168,10 +169,46 @@ impl RequestId {
     }
 }
 
+/// A header value holding a copy of `bytes`, in one allocation that its clones share.
+///
+/// `HeaderValue::from_bytes` copies into a `Vec`, and the first clone of a value made that
+/// way allocates again (to make the buffer shareable): an id that goes both on the request
+/// and on the response would cost two allocations. Ids of up to [`Trust::MAX_LEN`] bytes,
+/// every generated one and every inbound one a policy keeps, are copied into a buffer of
+/// fixed size instead, whose clones are a reference count from the start.
 fn checked_header_value(bytes: &[u8]) -> HeaderValue {
-    match HeaderValue::from_bytes(bytes) {
+    let shared = match bytes.len() {
+        ..=40 => Bytes::from_owner(IdBytes::<40>::copy(bytes)),
+        41..=Trust::MAX_LEN => Bytes::from_owner(IdBytes::<{ Trust::MAX_LEN }>::copy(bytes)),
+        _ => Bytes::copy_from_slice(bytes),
+    };
+    match HeaderValue::from_maybe_shared(shared) {
         Ok(value) => value,
         Err(_) => unreachable!("a checked request id is a valid header value"),
+    }
+}
+
+/// The bytes of an id of at most `N` bytes, inline: the owner of a shared [`Bytes`].
+struct IdBytes<const N: usize> {
+    len: usize,
+    bytes: [u8; N],
+}
+
+impl<const N: usize> IdBytes<N> {
+    /// A copy of `bytes`, which the caller has checked to be at most `N` bytes long.
+    fn copy(bytes: &[u8]) -> Self {
+        let mut inline = [0; N];
+        inline[..bytes.len()].copy_from_slice(bytes);
+        Self {
+            len: bytes.len(),
+            bytes: inline,
+        }
+    }
+}
+
+impl<const N: usize> AsRef<[u8]> for IdBytes<N> {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use http::request::Parts;
 use http::{Extensions, HeaderMap, Method, Request, Uri, Version};
 
+use crate::web::after::Pending;
+
 /// The method, URI, version and headers of a request, with the route it matched and the
 /// peer address when the server recorded them.
 ///
@@ -46,6 +48,9 @@ struct Inner {
     #[cfg(feature = "axum")]
     matched_path: Option<axum::extract::MatchedPath>,
     remote_addr: Option<SocketAddr>,
+    /// The request's `after` work, when the layer made this for the request it serves
+    /// (in the same allocation as the rest); closed otherwise.
+    after: Pending,
 }
 
 impl RequestInfo {
@@ -72,6 +77,7 @@ impl RequestInfo {
             parts.version,
             &parts.headers,
             &parts.extensions,
+            Pending::default(),
         )
     }
 
@@ -103,7 +109,27 @@ impl RequestInfo {
             request.version(),
             request.headers(),
             request.extensions(),
+            Pending::default(),
         )
+    }
+
+    /// [`from_request`](RequestInfo::from_request), with an open queue for the `after`
+    /// work of the request: what the layer keeps for a request it serves.
+    pub(crate) fn with_after_queue<B>(request: &Request<B>) -> Self {
+        Self::from_head(
+            request.method(),
+            request.uri(),
+            request.version(),
+            request.headers(),
+            request.extensions(),
+            Pending::open(),
+        )
+    }
+
+    /// The queue of `after` work this holds; closed unless made by
+    /// [`with_after_queue`](RequestInfo::with_after_queue).
+    pub(crate) fn after_queue(&self) -> &Pending {
+        &self.0.after
     }
 
     #[cfg_attr(not(feature = "axum"), allow(unused_variables))]
@@ -113,6 +139,7 @@ impl RequestInfo {
         version: Version,
         headers: &HeaderMap,
         extensions: &Extensions,
+        after: Pending,
     ) -> Self {
         #[cfg(feature = "axum")]
         let remote_addr = extensions
@@ -128,6 +155,7 @@ impl RequestInfo {
             #[cfg(feature = "axum")]
             matched_path: extensions.get::<axum::extract::MatchedPath>().cloned(),
             remote_addr,
+            after,
         }))
     }
 

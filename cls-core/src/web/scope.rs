@@ -154,12 +154,22 @@ pub(crate) fn awaits_response() -> bool {
 
 /// [`request_context`] for the layer, whose response ends the request: the scope with a
 /// queue for [`after`](crate::web::after) work, and the guard that starts that work.
+///
+/// `info` made by [`RequestInfo::with_after_queue`] holds the queue (`own_queue` false);
+/// otherwise (`own_queue` true: `info` is a scope's opened by hand) the queue is a new
+/// one of its own.
 pub(crate) fn layer_request_context(
     id: RequestId,
     info: RequestInfo,
     trace: Option<TraceContext>,
+    own_queue: bool,
 ) -> (Context, Afterwards) {
-    let (queue, afterwards) = Afterwards::open();
+    let (queue, afterwards) = if own_queue {
+        Afterwards::open()
+    } else {
+        let queue = AfterQueue::in_request(info.clone());
+        (queue.clone(), Afterwards::of(queue))
+    };
     let context = REQUEST.context(RequestScope {
         id: Some(id),
         info: Some(info),

@@ -249,7 +249,7 @@ impl<T, S, G: MakeRequestId, U> ClsService<T, S, G, U> {
             }
             // A scope opened by hand (`request_context`, `job_context`) has no response of
             // its own: this layer's is the one its `after` work waits for.
-            let (scope, after) = layer_request_context(id, info.clone(), trace_context());
+            let (scope, after) = layer_request_context(id, info.clone(), trace_context(), true);
             finish.after = Some(after);
             return (around.join(scope), info, finish);
         }
@@ -259,11 +259,11 @@ impl<T, S, G: MakeRequestId, U> ClsService<T, S, G, U> {
             Some(id) => {
                 // The id's own copy, shared: a reference count.
                 let echo = config.echo.then(|| id.header_value());
-                (id, RequestInfo::from_request(request), echo)
+                (id, RequestInfo::with_after_queue(request), echo)
             }
             None => {
                 request.headers_mut().remove(&config.header);
-                let info = RequestInfo::from_request(request);
+                let info = RequestInfo::with_after_queue(request);
                 let id = match &trace {
                     Some(trace) if config.id_from_trace => trace_request_id(trace),
                     _ => config.generator.make_request_id(&info),
@@ -278,7 +278,7 @@ impl<T, S, G: MakeRequestId, U> ClsService<T, S, G, U> {
             }
         };
         let echo = echo.map(|value| (config.header.clone(), value));
-        let (context, after) = layer_request_context(id, info.clone(), trace);
+        let (context, after) = layer_request_context(id, info.clone(), trace, false);
         let finish = Finish {
             echo,
             after: Some(after),
