@@ -2,7 +2,7 @@
 //! `PropagateLayer::with_store`, the fields arriving in B's store from the `baggage` header,
 //! typed, allow-listed and validated; and what a hostile `baggage` sent to A comes to.
 //!
-//! A calls B twice over: through a hyper HTTP/2 client (`/call`) and through a tonic
+//! A calls B twice over: through hyper-util's HTTP/2 client (`/call`) and through a tonic
 //! `Channel` (`/grpc`), B answering the RPC from a tonic server with the same `ClsLayer`.
 //! Each leg is asserted the same way. B's gRPC service is written by hand with a codec
 //! whose messages are UTF-8 strings, so no protobuf compiler or build script is needed.
@@ -25,6 +25,8 @@ use http::uri::PathAndQuery;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http2;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::{TcpListener, TcpStream};
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
@@ -53,8 +55,9 @@ const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_ID: &str = "00f067aa0ba902b7";
 
 type Sender = http2::SendRequest<Empty<Bytes>>;
+type HttpClient = Client<HttpConnector, Empty<Bytes>>;
 
-/// A's two ways of calling B: HTTP through a hyper client, gRPC through a tonic `Channel`.
+/// A's two ways of calling B: HTTP through hyper-util's client, gRPC through a tonic `Channel`.
 const LEGS: [&str; 2] = ["/call", "/grpc"];
 
 /// What a handler saw, one `key=value` per line, in a fixed order.
@@ -233,7 +236,8 @@ async fn serve_grpc_b() -> SocketAddr {
 /// to B's gRPC server.
 #[derive(Clone)]
 struct ToB {
-    http: Sender,
+    /// hyper-util's pooled client, HTTP/2 (prior knowledge), as a service would hold one.
+    http: HttpClient,
     http_addr: SocketAddr,
     grpc: Channel,
 }
@@ -242,23 +246,20 @@ impl ToB {
     /// B's view, asked over HTTP through `PropagateLayer::new().with_store::<AppStore>()`;
     /// `other` puts `baggage: other=1` on the outbound request.
     async fn over_http(&self, other: bool) -> String {
-        let b = self.http.clone();
         let client = PropagateLayer::new()
             .with_store::<AppStore>()
-            .layer(service_fn(move |request: Request<Empty<Bytes>>| {
-                let b = b.clone();
-                async move { Ok::<_, Infallible>(exchange(b, request).await) }
-            }));
+            .layer(self.http.clone());
         let mut request = Request::get(format!("http://{}/seen", self.http_addr));
         if other {
             request = request.header("baggage", "other=1");
         }
-        let (status, body) = client
+        let response = client
             .oneshot(request.body(Empty::new()).unwrap())
             .await
             .unwrap();
-        assert_eq!(status, StatusCode::OK);
-        body
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(body.to_vec()).unwrap()
     }
 
     /// B's view, asked by RPC through the same layer on a tonic `Channel`; `other` puts
@@ -330,7 +331,9 @@ async fn two_services() -> (SocketAddr, Sender) {
         .await
         .unwrap();
     let b = ToB {
-        http: connect(http_addr).await,
+        http: Client::builder(TokioExecutor::new())
+            .http2_only(true)
+            .build_http(),
         http_addr,
         grpc,
     };
