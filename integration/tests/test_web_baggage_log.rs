@@ -5,6 +5,7 @@
 
 use std::io;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
@@ -60,6 +61,16 @@ impl Capture {
 /// Sends one request with the given `baggage` values (one header each) and returns the body
 /// (the store as the handler saw it) and the log lines written meanwhile.
 async fn send(
+    addr: std::net::SocketAddr,
+    capture: &Capture,
+    baggage: &[&[u8]],
+) -> (String, String) {
+    tokio::time::timeout(Duration::from_secs(30), exchange(addr, capture, baggage))
+        .await
+        .expect("the server answered in time")
+}
+
+async fn exchange(
     addr: std::net::SocketAddr,
     capture: &Capture,
     baggage: &[&[u8]],
